@@ -1,0 +1,75 @@
+"""Templar: layered provider templates with provenance, validation, caching and hot reload.
+
+The public API is what this module exports.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from templar.engine import ProviderInstance, TemplateEngine
+from templar.errors import (
+    ConcurrencyError,
+    ConfigurationError,
+    PluginError,
+    StorageError,
+    TemplarError,
+    TemplarPluginWarning,
+    TemplateNotFoundError,
+    TemplateParseError,
+)
+from templar.hookspecs import hookimpl
+from templar.models import (
+    ChangeEvent,
+    FieldProvenance,
+    LayerKind,
+    Severity,
+    SourceLocation,
+    TemplateDTO,
+    TemplateExplanation,
+    TemplateValidationResultDTO,
+    ValidationIssueDTO,
+    ValidationReport,
+)
+from templar.providers import CamelCaseKeyStyle, KeyStyle, ProviderSpec
+from templar.settings import EngineSettings
+from templar.storage import LayerSource, RawLayer, RawTemplate, StorageBackend, StorageSpec
+
+try:
+    __version__ = version("templar")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "CamelCaseKeyStyle",
+    "ChangeEvent",
+    "ConcurrencyError",
+    "ConfigurationError",
+    "EngineSettings",
+    "FieldProvenance",
+    "KeyStyle",
+    "LayerKind",
+    "LayerSource",
+    "PluginError",
+    "ProviderInstance",
+    "ProviderSpec",
+    "RawLayer",
+    "RawTemplate",
+    "Severity",
+    "SourceLocation",
+    "StorageBackend",
+    "StorageError",
+    "StorageSpec",
+    "TemplarError",
+    "TemplarPluginWarning",
+    "TemplateDTO",
+    "TemplateEngine",
+    "TemplateExplanation",
+    "TemplateNotFoundError",
+    "TemplateParseError",
+    "TemplateValidationResultDTO",
+    "ValidationIssueDTO",
+    "ValidationReport",
+    "__version__",
+    "hookimpl",
+]

@@ -1,0 +1,437 @@
+"""The ``templates`` command line.
+
+Only this module knows about exit codes: 0 success, 1 a failure of the command
+(invalid templates, unknown template id), 2 a usage or engine-config error.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+import warnings
+from collections.abc import Callable, Iterable, Sequence
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import click
+
+if TYPE_CHECKING:
+    from templar.engine import TemplateEngine
+    from templar.models import TemplateDTO, TemplateExplanation, ValidationIssueDTO
+
+EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CliContext:
+    """What every command gets as ``ctx.obj``; plugin commands use :meth:`engine` too."""
+
+    def __init__(self, config_dir: str | None, debug: bool) -> None:
+        self.config_dir = config_dir
+        self.debug = debug
+        self._engine: TemplateEngine | None = None
+
+    def engine(self) -> TemplateEngine:
+        """The engine of ``--config-dir`` (created once per command)."""
+        if self._engine is None:
+            from templar.engine import TemplateEngine
+
+            self._engine = TemplateEngine(self.config_dir)
+        return self._engine
+
+
+def _format_warning(
+    message: Warning | str,
+    category: type[Warning],
+    filename: str,
+    lineno: int,
+    line: str | None = None,
+) -> str:
+    return f"warning: {message}\n"
+
+
+class TemplarGroup(click.Group):
+    """The ``templates`` group: core commands, then those plugins add."""
+
+    _plugins_loaded = False
+
+    def _load_plugin_commands(self) -> None:
+        if self._plugins_loaded:
+            return
+        self._plugins_loaded = True
+        from templar.plugins import PluginHost, register_commands
+
+        core = set(self.commands)
+        register_commands(PluginHost(), self, lambda name: name in core)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands:
+            self._load_plugin_commands()
+        return super().get_command(ctx, cmd_name)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return super().list_commands(ctx)
+
+
+def _version() -> str:
+    from templar import __version__
+
+    return __version__
+
+
+@click.group(cls=TemplarGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config-dir",
+    type=click.Path(file_okay=False),
+    envvar="TEMPLAR_CONFIG_DIR",
+    help="Config directory (default: $TEMPLAR_CONFIG_DIR, else the current directory).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.version_option(
+    version=None, package_name="templar", prog_name="templates", message="%(prog)s %(version)s"
+)
+@click.pass_context
+def cli(ctx: click.Context, config_dir: str | None, debug: bool) -> None:
+    """Discover, merge, validate and inspect provider templates."""
+    warnings.formatwarning = _format_warning
+    ctx.obj = CliContext(config_dir, debug)
+
+
+def handles_errors(f: F) -> F:
+    """Turn Templar errors into one clear line (or a JSON error object) and an exit code."""
+
+    @functools.wraps(f)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from templar.errors import ConfigurationError, StorageError, TemplarError
+
+        ctx = click.get_current_context()
+        obj: CliContext = ctx.obj
+        as_json = kwargs.get("output_format") == "json"
+        try:
+            return f(*args, **kwargs)
+        except TemplarError as e:
+            if obj.debug:
+                traceback.print_exc()
+            code = EXIT_USAGE if isinstance(e, (ConfigurationError, StorageError)) else EXIT_FAILURE
+            _fail(type(e).__name__, e.message, e.context, as_json, code)
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, BrokenPipeError):
+            raise
+        except Exception as e:
+            if obj.debug:
+                raise
+            _fail(
+                "InternalError",
+                f"{type(e).__name__}: {e} (run with --debug for the traceback)",
+                {},
+                as_json,
+                EXIT_FAILURE,
+            )
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _fail(error_type: str, message: str, context: dict[str, Any], as_json: bool, code: int) -> None:
+    if as_json:
+        payload = {
+            "error": True,
+            "error_type": error_type,
+            "message": message,
+            "context": context,
+            "timestamp": datetime.now(UTC).isoformat(),
+        }
+        click.echo(json.dumps(payload, default=str))
+    else:
+        click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+FORMAT = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json", "yaml"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+
+
+@cli.command("list")
+@click.option("--provider", help="Only this provider instance.")
+@click.option("--type", "provider_type", help="Only instances of this provider type.")
+@click.option(
+    "--filter",
+    "filters",
+    multiple=True,
+    metavar="FIELD=VALUE",
+    help="Only templates whose FIELD equals VALUE (dotted paths reach into configuration). Repeatable.",
+)
+@click.option("--all", "show_all", is_flag=True, help="Include inactive templates.")
+@FORMAT
+@click.pass_obj
+@handles_errors
+def list_command(
+    obj: CliContext,
+    provider: str | None,
+    provider_type: str | None,
+    filters: Sequence[str],
+    show_all: bool,
+    output_format: str,
+) -> None:
+    """List effective templates."""
+    criteria = {}
+    for item in filters:
+        field, sep, value = item.partition("=")
+        if not sep or not field:
+            raise click.BadParameter(f"'{item}' is not FIELD=VALUE", param_hint="--filter")
+        criteria[field.strip()] = value
+    engine = obj.engine()
+    templates = engine.search_templates(
+        criteria, provider=provider, provider_type=provider_type, active_only=not show_all
+    )
+    if output_format == "table":
+        rows = [
+            [
+                t.template_id,
+                t.provider_name,
+                t.provider_type,
+                t.provider_api or "",
+                t.name or "",
+                "" if t.is_active else "no",
+                f"{_display_path(t.source_file)} ({t.file_priority})",
+            ]
+            for t in templates
+        ]
+        _echo_table(["ID", "PROVIDER", "TYPE", "API", "NAME", "ACTIVE", "SOURCE (PRIORITY)"], rows)
+        return
+    _echo_data([t.model_dump(mode="json") for t in templates], output_format)
+
+
+@cli.command("show")
+@click.argument("template_id")
+@click.option("--provider", help="The provider instance, when several define the id.")
+@click.option("--explain", is_flag=True, help="Show where every value comes from.")
+@FORMAT
+@click.pass_obj
+@handles_errors
+def show_command(
+    obj: CliContext, template_id: str, provider: str | None, explain: bool, output_format: str
+) -> None:
+    """Show one effective template."""
+    from templar.errors import TemplateNotFoundError
+
+    engine = obj.engine()
+    if explain:
+        explanation = engine.explain(template_id, provider)
+        if output_format == "table":
+            _echo_explanation(explanation)
+        else:
+            _echo_data(explanation.model_dump(mode="json"), output_format)
+        return
+    template = engine.get_template(template_id, provider)
+    if template is None:
+        known = [t.template_id for t in engine.list_templates(provider, active_only=False)]
+        from templar.errors import did_you_mean
+
+        invalid = [
+            r for r in engine.validate().results if r.template_id == template_id and not r.is_valid
+        ]
+        why = " (it has validation errors: run 'templates validate')" if invalid else ""
+        raise TemplateNotFoundError(
+            f"no template '{template_id}'{did_you_mean(template_id, known)}{why}",
+            template_id=template_id,
+        )
+    if output_format == "table":
+        _echo_template(template)
+    else:
+        _echo_data(template.model_dump(mode="json"), output_format)
+
+
+@cli.command("validate")
+@click.option("--strict", is_flag=True, help="Warnings fail too.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+)
+@click.pass_obj
+@handles_errors
+def validate_command(obj: CliContext, strict: bool, output_format: str) -> None:
+    """Validate every template; exit 1 on errors (and on warnings with --strict)."""
+    report = obj.engine().validate()
+    errors, warns = report.errors, report.warnings
+    failed = bool(errors) or (strict and bool(warns))
+    if output_format == "json":
+        payload = {
+            "valid": not failed,
+            "templates": len(report.results),
+            "error_count": len(errors),
+            "warning_count": len(warns),
+            "issues": [i.model_dump(mode="json") for i in report.issues],
+            "results": [r.model_dump(mode="json") for r in report.results],
+        }
+        click.echo(json.dumps(payload, indent=2))
+    else:
+        for issue in report.issues:
+            click.echo(_issue_line(issue))
+        valid = sum(r.is_valid for r in report.results)
+        click.echo(
+            f"{len(report.results)} templates, {valid} valid; "
+            f"{len(errors)} error{'s' * (len(errors) != 1)}, "
+            f"{len(warns)} warning{'s' * (len(warns) != 1)}",
+            err=True,
+        )
+    sys.exit(EXIT_FAILURE if failed else EXIT_OK)
+
+
+@cli.command("plugins")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_obj
+@handles_errors
+def plugins_command(obj: CliContext, output_format: str) -> None:
+    """List loaded plugins: name, version, hooks, load time and failures."""
+    from templar.plugins import PluginHost
+
+    infos = PluginHost().plugin_infos()
+    if output_format == "json":
+        click.echo(json.dumps([i.model_dump(mode="json") for i in infos], indent=2))
+        return
+    rows = [
+        [
+            i.name + (" (builtin)" if i.builtin else ""),
+            i.version or "",
+            ", ".join(i.registered),
+            ", ".join(h.removeprefix("templar_") for h in i.hooks),
+            f"{i.load_time_ms:.1f} ms",
+            i.error or "ok",
+        ]
+        for i in infos
+    ]
+    _echo_table(["PLUGIN", "VERSION", "REGISTERS", "HOOKS", "LOAD", "STATUS"], rows)
+
+
+@cli.command("schema")
+@click.option(
+    "--type", "provider_type", default="generic", show_default=True, help="Provider type."
+)
+@click.pass_obj
+@handles_errors
+def schema_command(obj: CliContext, provider_type: str) -> None:
+    """Print the JSON Schema of a template of one provider type."""
+    from templar.errors import TemplarError, did_you_mean
+    from templar.plugins import PluginHost
+    from templar.schema import template_schema
+
+    providers = PluginHost().providers
+    entry = providers.get(provider_type)
+    if entry is None:
+        raise TemplarError(
+            f"unknown provider type '{provider_type}'{did_you_mean(provider_type, providers)}; "
+            f"installed: {', '.join(sorted(providers))}",
+            provider_type=provider_type,
+        )
+    click.echo(json.dumps(template_schema(entry.spec), indent=2))
+
+
+# -- output helpers -------------------------------------------------------------------
+
+
+def _display_path(path: str | None) -> str:
+    if not path:
+        return "-"
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return path
+
+
+def _issue_line(issue: ValidationIssueDTO) -> str:
+    if issue.file:
+        return issue.model_copy(update={"file": _display_path(issue.file)}).format_line()
+    return issue.format_line()
+
+
+def _echo_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    rows = [list(map(str, r)) for r in rows]
+    widths = [len(h) for h in headers]
+    for row in rows:
+        widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
+    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
+    click.echo(line.rstrip())
+    for row in rows:
+        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+    if not rows:
+        click.echo("(no templates)", err=True)
+
+
+def _echo_data(data: Any, output_format: str) -> None:
+    if output_format == "json":
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        return
+    from ruamel.yaml import YAML
+
+    yaml = YAML(typ="safe", pure=True)
+    yaml.default_flow_style = False
+    yaml.sort_base_mapping_type_on_output = False  # type: ignore[assignment]
+    yaml.dump(data, sys.stdout)
+
+
+def _echo_template(template: TemplateDTO) -> None:
+    data = template.model_dump(mode="json", exclude_none=True)
+    _echo_data(data, "yaml")
+
+
+def _echo_explanation(explanation: TemplateExplanation) -> None:
+    click.echo(
+        f"template {explanation.template_id}  (provider instance {explanation.provider_instance}, "
+        f"type {explanation.provider_type}, merge {explanation.merge})"
+    )
+    click.echo("layers, highest priority first:")
+    for layer in explanation.layers:
+        click.echo(
+            f"  {layer.priority}  {layer.layer:<18} {_where(layer.file, layer.line, layer.column)}"
+        )
+    click.echo("fields:")
+    for field in explanation.fields:
+        click.echo(
+            f"  {field.field} = {json.dumps(field.value, default=str)}"
+            f"    <- {field.source.layer} {_where(field.source.file, field.source.line, field.source.column)}"
+        )
+        for old in field.shadowed:
+            click.echo(
+                f"      shadows {json.dumps(old.value, default=str)} from {old.layer} "
+                f"{_where(old.file, old.line, old.column)}"
+            )
+
+
+def _where(file: str | None, line: int | None, column: int | None) -> str:
+    if not file:
+        return "(plugin)"
+    where = _display_path(file)
+    return f"{where}:{line}:{column}" if line else where
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``templates`` console script."""
+    try:
+        cli.main(args=list(argv) if argv is not None else None, prog_name="templates")
+    except BrokenPipeError:
+        # The reader went away (``templates list | head``): stop quietly, as cat does.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(EXIT_FAILURE)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,782 @@
+"""The engine: discover layers, merge them per provider instance, validate, answer queries."""
+
+from __future__ import annotations
+
+import gc
+import os
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
+
+from templar.errors import StorageError, TemplarError, TemplateNotFoundError, did_you_mean
+from templar.merge import (
+    FieldPath,
+    LayerRef,
+    TemplateVersion,
+    explain_versions,
+    merge_versions,
+    normalize,
+    winning_version,
+)
+from templar.models import (
+    CORE_FIELDS,
+    FieldProvenance,
+    LayerKind,
+    Severity,
+    SourceLocation,
+    TemplateDTO,
+    TemplateExplanation,
+    TemplateValidationResultDTO,
+    ValidationIssueDTO,
+    ValidationReport,
+)
+from templar.plugins import PluginHost
+from templar.providers import GenericConfiguration, ProviderSpec
+from templar.reader import PositionIndex
+from templar.settings import (
+    EngineSettings,
+    load_settings,
+    resolve_config_dir,
+    validate_settings,
+)
+from templar.storage import LayerSource, RawLayer, RawTemplate, StorageBackend
+
+GENERIC_TYPE = "generic"
+
+
+@dataclass(frozen=True)
+class ProviderInstance:
+    """A provider instance: declared in the engine config, or one per type found."""
+
+    name: str
+    type: str
+    defaults: Mapping[str, Any] = field(default_factory=dict)
+    declared_index: int | None = None
+
+
+@dataclass
+class EngineState:
+    """Everything one load produced."""
+
+    instances: list[ProviderInstance] = field(default_factory=list)
+    templates: dict[str, dict[str, TemplateDTO]] = field(default_factory=dict)
+    results: list[TemplateValidationResultDTO] = field(default_factory=list)
+    file_issues: list[ValidationIssueDTO] = field(default_factory=list)
+    versions: dict[tuple[str, str], list[TemplateVersion]] = field(default_factory=dict)
+
+
+class TemplateEngine:
+    """Templates of one config directory: discovered, merged, validated, queried.
+
+    Each engine owns its plugin manager, settings and state; several can live in one
+    process. Loading is lazy: the first query loads, :meth:`reload` loads again.
+
+    :param config_dir: the config directory; default ``$TEMPLAR_CONFIG_DIR`` or ``.``.
+    :param settings: engine settings to use instead of the directory's ``templar.yaml``.
+    :param plugins: plugin objects or modules to register on this engine only.
+    :param load_entrypoints: load plugins from the ``templar`` entry-point group.
+    """
+
+    def __init__(
+        self,
+        config_dir: str | os.PathLike[str] | None = None,
+        *,
+        settings: EngineSettings | Mapping[str, Any] | None = None,
+        plugins: Sequence[object] = (),
+        load_entrypoints: bool = True,
+    ) -> None:
+        self.config_dir = resolve_config_dir(config_dir)
+        self.settings_file: Path | None = None
+        if settings is None:
+            self.settings, self.settings_file = load_settings(self.config_dir)
+        elif isinstance(settings, EngineSettings):
+            self.settings = settings
+        else:
+            self.settings = validate_settings(dict(settings))
+        self.plugins = PluginHost(load_entrypoints=load_entrypoints, extra_plugins=plugins)
+        self._storage: StorageBackend | None = None
+        self._state: EngineState | None = None
+        self._settings_positions: PositionIndex | None = None
+
+    @classmethod
+    def from_settings(
+        cls,
+        settings: EngineSettings | Mapping[str, Any],
+        *,
+        config_dir: str | os.PathLike[str] | None = None,
+        **kwargs: Any,
+    ) -> TemplateEngine:
+        """An engine configured in code rather than by ``templar.yaml``."""
+        return cls(config_dir, settings=settings, **kwargs)
+
+    def __repr__(self) -> str:
+        return f"TemplateEngine(config_dir={str(self.config_dir)!r})"
+
+    # -- plugins and storage -------------------------------------------------------
+
+    def register_plugin(self, plugin: object, name: str | None = None) -> str:
+        """Register a plugin object on this engine only; the next query reloads."""
+        registered = self.plugins.register(plugin, name)
+        self._storage = None
+        self._state = None
+        return registered
+
+    def unregister_plugin(self, name: str) -> None:
+        """Remove a plugin registered with :meth:`register_plugin`; the next query reloads."""
+        self.plugins.unregister(name)
+        self._storage = None
+        self._state = None
+
+    @property
+    def providers(self) -> dict[str, ProviderSpec]:
+        """Registered provider types by name."""
+        return {name: entry.spec for name, entry in self.plugins.providers.items()}
+
+    @property
+    def storage(self) -> StorageBackend:
+        """The storage backend named by ``storage.backend`` in the engine config."""
+        if self._storage is None:
+            name = self.settings.storage.backend
+            entry = self.plugins.storages.get(name)
+            if entry is None:
+                hint = did_you_mean(name, self.plugins.storages)
+                raise StorageError(
+                    f"unknown storage backend '{name}'{hint}; installed: "
+                    f"{', '.join(sorted(self.plugins.storages)) or 'none'}",
+                    field="storage.backend",
+                )
+            self._storage = entry.spec.factory(self.config_dir, self.settings)
+        return self._storage
+
+    # -- queries ----------------------------------------------------------------------
+
+    @property
+    def state(self) -> EngineState:
+        """The current load, loading first if needed."""
+        if self._state is None:
+            self._state = self._load()
+        return self._state
+
+    def reload(self) -> None:
+        """Read every layer again."""
+        self._storage = None
+        self._state = self._load()
+
+    @property
+    def instances(self) -> list[ProviderInstance]:
+        """The provider instances of this config, declared or found."""
+        return list(self.state.instances)
+
+    def list_templates(
+        self,
+        provider: str | None = None,
+        provider_type: str | None = None,
+        active_only: bool = True,
+    ) -> list[TemplateDTO]:
+        """Every valid effective template, instance by instance, in file order.
+
+        :param provider: only this provider instance.
+        :param provider_type: only instances of this provider type.
+        :param active_only: leave out templates with ``is_active: false``.
+        """
+        out: list[TemplateDTO] = []
+        for instance in self.state.instances:
+            if provider is not None and instance.name != provider:
+                continue
+            if provider_type is not None and instance.type != provider_type:
+                continue
+            for template in self.state.templates.get(instance.name, {}).values():
+                if active_only and not template.is_active:
+                    continue
+                out.append(template)
+        return out
+
+    def get_template(self, template_id: str, provider: str | None = None) -> TemplateDTO | None:
+        """One template by id, or ``None``. Without ``provider``, an id that several
+        instances define is an error naming them."""
+        found = [
+            (instance.name, templates[template_id])
+            for instance in self.state.instances
+            if (provider is None or instance.name == provider)
+            and template_id in (templates := self.state.templates.get(instance.name, {}))
+        ]
+        if len(found) > 1:
+            names = ", ".join(name for name, _ in found)
+            raise TemplarError(
+                f"template '{template_id}' exists in several provider instances ({names}); "
+                "choose one with provider=",
+                template_id=template_id,
+            )
+        return found[0][1] if found else None
+
+    def search_templates(
+        self,
+        criteria: Mapping[str, Any],
+        *,
+        provider: str | None = None,
+        provider_type: str | None = None,
+        active_only: bool = False,
+    ) -> list[TemplateDTO]:
+        """Templates whose fields equal every criterion (inactive ones included by default).
+
+        Keys are field names or dotted paths (``configuration.max_number``); a key
+        that is not a core field is looked up in ``configuration``. A value matches
+        when equal, equal as text (``"5"`` matches ``5``, ``"true"`` matches ``True``),
+        or contained in a list field. The other arguments are as for :meth:`list_templates`.
+        """
+        templates = self.list_templates(provider, provider_type, active_only)
+        if not criteria:
+            return templates
+        return [
+            t
+            for t in templates
+            if all(_matches(t, key, expected) for key, expected in criteria.items())
+        ]
+
+    def validate(self) -> ValidationReport:
+        """Validation results of every template and every file. Never raises for bad content."""
+        state = self.state
+        return ValidationReport(results=list(state.results), file_issues=list(state.file_issues))
+
+    def explain(self, template_id: str, provider: str | None = None) -> TemplateExplanation:
+        """Where every field of one effective template comes from."""
+        state = self.state
+        keys = [
+            (i.name, template_id)
+            for i in state.instances
+            if (provider is None or i.name == provider) and (i.name, template_id) in state.versions
+        ]
+        if not keys:
+            raise TemplateNotFoundError(
+                f"no template '{template_id}'"
+                + (f" in provider instance '{provider}'" if provider else ""),
+                template_id=template_id,
+            )
+        if len(keys) > 1:
+            names = ", ".join(k[0] for k in keys)
+            raise TemplarError(
+                f"template '{template_id}' exists in several provider instances ({names}); "
+                "choose one with provider=",
+                template_id=template_id,
+            )
+        instance = next(i for i in state.instances if i.name == keys[0][0])
+        versions = state.versions[keys[0]]
+        mode = self.settings.merge
+        fields = []
+        explained = sorted(explain_versions(versions, mode), key=lambda item: _field_order(item[0]))
+        for path, value, winner, shadowed in explained:
+            fields.append(
+                FieldProvenance(
+                    field=".".join(str(p) for p in path),
+                    value=value,
+                    source=self._location(winner, path, value),
+                    shadowed=[self._location(v, path, old) for v, old in shadowed],
+                )
+            )
+        layers = [self._location(v, (), None) for v in sorted(versions, key=lambda v: v.layer.kind)]
+        return TemplateExplanation(
+            template_id=template_id,
+            provider_instance=instance.name,
+            provider_type=instance.type,
+            merge=mode,
+            layers=layers,
+            fields=fields,
+        )
+
+    # -- loading ----------------------------------------------------------------------
+
+    def _load(self) -> EngineState:
+        with _gc_paused():
+            storage = self.storage
+            layers = [storage.read(source) for source in storage.list_sources()]
+            return self._assemble(layers)
+
+    def _assemble(self, layers: Sequence[RawLayer]) -> EngineState:
+        state = EngineState()
+        for layer in layers:
+            state.file_issues.extend(layer.issues)
+        providers = self.providers
+        state.instances = self._instances(layers, state)
+        by_kind: dict[tuple[LayerKind, str | None], list[RawLayer]] = defaultdict(list)
+        for layer in layers:
+            by_kind[(layer.source.kind, layer.source.scope)].append(layer)
+        self._check_ambiguous(by_kind, state)
+
+        for instance in state.instances:
+            spec = providers.get(instance.type)
+            if spec is None:
+                self._report_unknown_type(instance, by_kind, state)
+                continue
+            versions = self._collect_versions(instance, spec, by_kind, state)
+            templates: dict[str, TemplateDTO] = {}
+            for template_id, template_versions in versions.items():
+                state.versions[(instance.name, template_id)] = template_versions
+                dto, result = self._validate(instance, spec, template_id, template_versions)
+                state.results.append(result)
+                if dto is not None:
+                    templates[template_id] = dto
+            state.templates[instance.name] = templates
+        return state
+
+    def _instances(self, layers: Sequence[RawLayer], state: EngineState) -> list[ProviderInstance]:
+        declared = self.settings.providers
+        if declared:
+            instances = [
+                ProviderInstance(p.name, p.type, p.defaults, index)
+                for index, p in enumerate(declared)
+            ]
+        else:
+            types: set[str] = set()
+            untyped = False
+            for layer in layers:
+                source = layer.source
+                if source.kind is LayerKind.SHARED:
+                    for template in layer.templates:
+                        if template.provider_type:
+                            types.add(template.provider_type)
+                        else:
+                            untyped = True
+                elif source.scope:
+                    types.add(source.scope)
+            if untyped:
+                types.add(GENERIC_TYPE)
+            instances = [ProviderInstance(t, t) for t in sorted(types)]
+        names = {i.name for i in instances}
+        type_names = {i.type for i in instances}
+        for layer in layers:
+            source = layer.source
+            if source.kind is LayerKind.INSTANCE and source.scope not in names:
+                state.file_issues.append(
+                    ValidationIssueDTO(
+                        code="unknown-instance",
+                        severity=Severity.WARNING,
+                        message=f"file is for provider instance '{source.scope}', which is not "
+                        f"declared{did_you_mean(source.scope or '', names)}; it is not loaded",
+                        file=source.location,
+                    )
+                )
+            elif (
+                source.kind in (LayerKind.TYPE, LayerKind.PROVIDER)
+                and source.scope not in type_names
+            ):
+                state.file_issues.append(
+                    ValidationIssueDTO(
+                        code="unused-layer",
+                        severity=Severity.WARNING,
+                        message=f"no provider instance of type '{source.scope}' is declared"
+                        f"{did_you_mean(source.scope or '', type_names)}; file not loaded",
+                        file=source.location,
+                    )
+                )
+        return instances
+
+    def _check_ambiguous(
+        self, by_kind: Mapping[tuple[LayerKind, str | None], list[RawLayer]], state: EngineState
+    ) -> None:
+        """One id in two files of one layer (``.yaml`` and ``.json``) is ambiguous: keep the first."""
+        for group in by_kind.values():
+            if len(group) < 2:
+                continue
+            seen: dict[str, str] = {}
+            for layer in group:
+                kept = []
+                for template in layer.templates:
+                    if template.template_id in seen:
+                        line, column = self._locate(layer.source, template.doc_path)
+                        state.file_issues.append(
+                            ValidationIssueDTO(
+                                code="ambiguous-template-id",
+                                severity=Severity.ERROR,
+                                message=f"template '{template.template_id}' is also defined in "
+                                f"{Path(seen[template.template_id]).name}, a file of the same "
+                                "layer; that definition is kept",
+                                template_id=template.template_id,
+                                field="template_id",
+                                file=layer.source.location,
+                                line=line,
+                                column=column,
+                            )
+                        )
+                        continue
+                    seen[template.template_id] = layer.source.location
+                    kept.append(template)
+                layer.templates = kept
+
+    def _report_unknown_type(
+        self,
+        instance: ProviderInstance,
+        by_kind: Mapping[tuple[LayerKind, str | None], list[RawLayer]],
+        state: EngineState,
+    ) -> None:
+        known = list(self.providers)
+        for layer in self._layers_of(instance, by_kind):
+            for template in layer.templates:
+                if layer.source.kind is LayerKind.SHARED and not self._shared_applies(
+                    template, instance
+                ):
+                    continue
+                line, column = self._locate(layer.source, template.doc_path)
+                state.file_issues.append(
+                    ValidationIssueDTO(
+                        code="unknown-provider-type",
+                        severity=Severity.ERROR,
+                        message=f"unknown provider type '{instance.type}'"
+                        f"{did_you_mean(instance.type, known)}; installed: {', '.join(sorted(known))}",
+                        template_id=template.template_id,
+                        provider_instance=instance.name,
+                        field="provider_type",
+                        file=layer.source.location,
+                        line=line,
+                        column=column,
+                    )
+                )
+
+    def _shared_applies(self, template: RawTemplate, instance: ProviderInstance) -> bool:
+        """Whether a template of the shared layer belongs to ``instance``.
+
+        A template naming a provider type belongs to the instances of that type. One
+        naming none belongs to every declared instance; with no instance declared, to
+        the built-in ``generic`` provider.
+        """
+        if template.provider_type is not None:
+            return template.provider_type == instance.type
+        return bool(self.settings.providers) or instance.type == GENERIC_TYPE
+
+    @staticmethod
+    def _layers_of(
+        instance: ProviderInstance,
+        by_kind: Mapping[tuple[LayerKind, str | None], list[RawLayer]],
+    ) -> list[RawLayer]:
+        """The file layers of an instance, lowest priority first."""
+        shared = [
+            layer
+            for (kind, _), group in by_kind.items()
+            if kind is LayerKind.SHARED
+            for layer in group
+        ]
+        return [
+            *shared,
+            *by_kind.get((LayerKind.PROVIDER, instance.type), []),
+            *by_kind.get((LayerKind.TYPE, instance.type), []),
+            *by_kind.get((LayerKind.INSTANCE, instance.name), []),
+        ]
+
+    def _collect_versions(
+        self,
+        instance: ProviderInstance,
+        spec: ProviderSpec,
+        by_kind: Mapping[tuple[LayerKind, str | None], list[RawLayer]],
+        state: EngineState,
+    ) -> dict[str, list[TemplateVersion]]:
+        versions: dict[str, list[TemplateVersion]] = {}
+        for layer in self._layers_of(instance, by_kind):
+            source = layer.source
+            ref = LayerRef(source.kind, source, source.kind.label)
+            for template in layer.templates:
+                if source.kind is LayerKind.SHARED:
+                    if not self._shared_applies(template, instance):
+                        continue
+                elif template.provider_type not in (None, instance.type):
+                    line, column = self._locate(source, template.doc_path)
+                    state.file_issues.append(
+                        ValidationIssueDTO(
+                            code="provider-type-mismatch",
+                            severity=Severity.ERROR,
+                            message=f"provider_type '{template.provider_type}' in a layer of "
+                            f"provider instance '{instance.name}' (type '{instance.type}'); "
+                            "template skipped",
+                            template_id=template.template_id,
+                            provider_instance=instance.name,
+                            field="provider_type",
+                            file=source.location,
+                            line=line,
+                            column=column,
+                        )
+                    )
+                    continue
+                version = normalize(template.body, spec, ref, template.doc_path)
+                # The id may be a mapping key rather than a field: record it either way,
+                # so provenance shows every layer that defines the template.
+                version.body["template_id"] = template.template_id
+                versions.setdefault(template.template_id, []).append(version)
+        if not versions:
+            return versions
+        defaults = self._defaults_versions(instance, spec)
+        return {tid: [*defaults, *own] for tid, own in versions.items()}
+
+    def _defaults_versions(
+        self, instance: ProviderInstance, spec: ProviderSpec
+    ) -> list[TemplateVersion]:
+        out = []
+        if spec.defaults:
+            ref = LayerRef(LayerKind.PLUGIN_DEFAULTS, None, f"plugin-defaults ({spec.name})")
+            out.append(normalize(dict(spec.defaults), spec, ref))
+        settings_source = (
+            LayerSource(LayerKind.TYPE_DEFAULTS, instance.type, str(self.settings_file))
+            if self.settings_file
+            else None
+        )
+        type_defaults = self.settings.provider_defaults.get(instance.type)
+        if type_defaults:
+            ref = LayerRef(LayerKind.TYPE_DEFAULTS, settings_source, "type-defaults")
+            out.append(normalize(type_defaults, spec, ref, ("provider_defaults", instance.type)))
+        if instance.defaults:
+            ref = LayerRef(LayerKind.INSTANCE_DEFAULTS, settings_source, "instance-defaults")
+            path = ("providers", instance.declared_index, "defaults")
+            out.append(normalize(dict(instance.defaults), spec, ref, path))
+        return out
+
+    # -- validation -------------------------------------------------------------------
+
+    def _validate(
+        self,
+        instance: ProviderInstance,
+        spec: ProviderSpec,
+        template_id: str,
+        versions: list[TemplateVersion],
+    ) -> tuple[TemplateDTO | None, TemplateValidationResultDTO]:
+        mode = self.settings.merge
+        merged = merge_versions(versions, mode)
+        issues: list[ValidationIssueDTO] = []
+
+        def add(
+            code: str, message: str, path: FieldPath, severity: Severity = Severity.ERROR
+        ) -> None:
+            issues.append(
+                self._issue(code, message, path, severity, instance, template_id, versions)
+            )
+
+        for version in versions:
+            for written, close in version.near_misses:
+                add(
+                    "unknown-key",
+                    f"'{written}' is not a core field and was read as configuration "
+                    f"(did you mean '{close}'?)",
+                    ("configuration", spec.canonical_key(written)),
+                    Severity.WARNING,
+                )
+
+        configuration: dict[str, Any] | None = merged.get("configuration", {})
+        if spec.configuration_model is not GenericConfiguration:
+            try:
+                model = spec.configuration_model.model_validate(configuration)
+                configuration = model.model_dump(mode="json", exclude_none=True)
+            except ValidationError as e:
+                for error in e.errors():
+                    self._add_pydantic_error(add, error, ("configuration",), spec, versions)
+                configuration = None
+
+        winner = max(
+            (v for v in versions if v.layer.kind <= LayerKind.SHARED), key=lambda v: -v.layer.kind
+        )
+        core: dict[str, Any] = {k: v for k, v in merged.items() if k != "configuration"}
+        core.setdefault("provider_name", instance.name)
+        core["provider_type"] = instance.type
+        core["template_id"] = template_id
+        core["configuration"] = configuration if configuration is not None else {}
+        core["source_file"] = winner.layer.file
+        core["file_priority"] = int(winner.layer.kind)
+        dto: TemplateDTO | None = None
+        try:
+            dto = TemplateDTO.model_validate(core)
+        except ValidationError as e:
+            for error in e.errors():
+                self._add_pydantic_error(add, error, (), spec, versions)
+        if configuration is None:
+            dto = None
+
+        features: list[str] = []
+        if dto is not None:
+            features = self._plugin_checks(dto, spec, instance, template_id, versions, issues)
+        errors = [i for i in issues if i.severity is Severity.ERROR]
+        warnings = [i for i in issues if i.severity is not Severity.ERROR]
+        result = TemplateValidationResultDTO(
+            template_id=template_id,
+            provider_instance=instance.name,
+            provider_type=instance.type,
+            is_valid=not errors,
+            errors=errors,
+            warnings=warnings,
+            supported_features=features,
+        )
+        return (dto if not errors else None), result
+
+    def _plugin_checks(
+        self,
+        dto: TemplateDTO,
+        spec: ProviderSpec,
+        instance: ProviderInstance,
+        template_id: str,
+        versions: list[TemplateVersion],
+        issues: list[ValidationIssueDTO],
+    ) -> list[str]:
+        for plugin, found in self.plugins.call_each(
+            "templar_validate_template", template=dto, provider=spec, instance=instance.name
+        ):
+            for issue in found or ():
+                if not isinstance(issue, ValidationIssueDTO):
+                    self.plugins.fail(plugin, f"returned {issue!r} from templar_validate_template")
+                    continue
+                path = tuple(issue.field.split(".")) if issue.field else ()
+                located = self._issue(
+                    issue.code, issue.message, path, issue.severity, instance, template_id, versions
+                )
+                issues.append(located.model_copy(update={"field": issue.field}))
+        try:
+            return spec.features_for(dto)
+        except Exception as e:
+            self.plugins.fail(spec.name, "raised computing supported features", e)
+            return []
+
+    def _add_pydantic_error(
+        self,
+        add: Any,
+        error: Any,
+        prefix: FieldPath,
+        spec: ProviderSpec,
+        versions: list[TemplateVersion],
+    ) -> None:
+        loc = tuple(error["loc"])
+        path = prefix + loc
+        kind = error["type"]
+        if kind == "extra_forbidden":
+            written = _written_key(versions, path)
+            candidates = (
+                _field_names(spec.configuration_model, spec) if prefix else list(CORE_FIELDS)
+            )
+            add("unknown-key", f"unknown key '{written}'" + did_you_mean(written, candidates), path)
+        elif kind == "missing":
+            add("missing-field", "field required", path)
+        else:
+            message = error["msg"]
+            if "input" in error and not isinstance(error["input"], (dict, list)):
+                message += f" (got {error['input']!r})"
+            add("invalid-field", message, path)
+
+    def _issue(
+        self,
+        code: str,
+        message: str,
+        path: FieldPath,
+        severity: Severity,
+        instance: ProviderInstance,
+        template_id: str,
+        versions: list[TemplateVersion],
+    ) -> ValidationIssueDTO:
+        version = winning_version(versions, path, self.settings.merge) if path else None
+        if version is None:
+            version = max(versions, key=lambda v: -v.layer.kind)
+        source = version.layer.source
+        line = column = None
+        if source is not None:
+            line, column = self._locate(
+                source, version.doc_path_of(path) if path else version.doc_path
+            )
+        return ValidationIssueDTO(
+            code=code,
+            severity=severity,
+            message=message,
+            template_id=template_id,
+            provider_instance=instance.name,
+            field=".".join(str(p) for p in path) if path else None,
+            file=source.location if source else None,
+            line=line,
+            column=column,
+        )
+
+    def _locate(
+        self, source: LayerSource, doc_path: tuple[Any, ...]
+    ) -> tuple[int | None, int | None]:
+        if source.kind in (LayerKind.TYPE_DEFAULTS, LayerKind.INSTANCE_DEFAULTS):
+            if self._settings_positions is None and self.settings_file is not None:
+                self._settings_positions = PositionIndex.build(self.settings_file)
+            position = (
+                self._settings_positions.locate(doc_path) if self._settings_positions else None
+            )
+        else:
+            position = self.storage.locate(source, doc_path)
+        return position if position else (None, None)
+
+    def _location(self, version: TemplateVersion, path: FieldPath, value: Any) -> SourceLocation:
+        source = version.layer.source
+        line = column = None
+        if source is not None:
+            line, column = self._locate(
+                source, version.doc_path_of(path) if path else version.doc_path
+            )
+        return SourceLocation(
+            layer=version.layer.label or version.layer.kind.label,
+            priority=int(version.layer.kind),
+            file=source.location if source else None,
+            line=line,
+            column=column,
+            value=value,
+        )
+
+
+@contextmanager
+def _gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around a large load: loading allocates
+    millions of acyclic objects, and collections triggered by them double the time."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+_CORE_ORDER = {name: i for i, name in enumerate(TemplateDTO.model_fields)}
+
+
+def _field_order(path: FieldPath) -> int:
+    """Explain core fields in the DTO's order; keys within a field keep merge order."""
+    return _CORE_ORDER.get(str(path[0]), len(_CORE_ORDER))
+
+
+def _written_key(versions: Sequence[TemplateVersion], path: FieldPath) -> str:
+    """The key of ``path`` as a file wrote it (``maxNumbr``, not ``max_numbr``)."""
+    for version in sorted(versions, key=lambda v: v.layer.kind):
+        if len(path) >= 2 and path[:2] in version.origins:
+            return str(version.origins[path[:2]][-1]) if len(path) == 2 else str(path[-1])
+    return str(path[-1])
+
+
+def _field_names(model: type[BaseModel], spec: ProviderSpec) -> list[str]:
+    names: list[str] = []
+    for name, info in model.model_fields.items():
+        names.append(name)
+        if info.alias:
+            names.append(info.alias)
+        if spec.key_style is not None:
+            names.append(spec.key_style.to_external(name))
+    return names + list(CORE_FIELDS)
+
+
+def _matches(template: TemplateDTO, key: str, expected: Any) -> bool:
+    data = template.model_dump(mode="json")
+    path = key.split(".")
+    if path[0] not in data:
+        path = ["configuration", *path]
+    value: Any = data
+    for part in path:
+        if not isinstance(value, dict) or part not in value:
+            return False
+        value = value[part]
+    candidates = value if isinstance(value, list) else [value]
+    for candidate in candidates:
+        if candidate == expected or _as_text(candidate) == _as_text(expected):
+            return True
+    return False
+
+
+def _as_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,98 @@
+"""Every exception Templar raises on purpose.
+
+Bad template *content* is never an exception: it becomes a validation issue in the
+report returned by :meth:`templar.TemplateEngine.validate`. Exceptions are for what
+stops the engine from working at all: a broken engine config, a storage that cannot
+be reached, a plugin that cannot load in strict mode. Only the CLI turns them into
+exit codes.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+
+class TemplarError(Exception):
+    """Base class of every error Templar raises on purpose.
+
+    ``context`` carries machine-readable detail (file, line, field, ...) that the CLI
+    prints with ``--format json``.
+    """
+
+    def __init__(self, message: str, **context: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.context: dict[str, Any] = {k: v for k, v in context.items() if v is not None}
+
+    def __str__(self) -> str:
+        return self.message
+
+
+class ConfigurationError(TemplarError):
+    """The engine configuration is unusable.
+
+    Raised by :func:`templar.settings.load_settings` for a ``templar.yaml`` that does
+    not parse or does not validate, and by the engine for a missing config directory.
+    """
+
+
+class TemplateParseError(TemplarError):
+    """A file could not be read as YAML or JSON.
+
+    Raised by :mod:`templar.reader`; the engine catches it and reports it as a
+    ``parse-error`` issue so that every other file still loads.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        file: str | Path | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        code: str = "parse-error",
+    ) -> None:
+        super().__init__(
+            message,
+            file=str(file) if file else None,
+            line=line,
+            column=column,
+        )
+        self.file = str(file) if file else None
+        self.line = line
+        self.column = column
+        self.code = code
+
+
+class StorageError(TemplarError):
+    """A storage backend cannot list or read its layers (unknown backend, unreachable database)."""
+
+
+class PluginError(TemplarError):
+    """A plugin failed to load or misbehaved while ``TEMPLAR_STRICT_PLUGINS=1`` is set,
+    or two plugins registered the same provider type or storage backend."""
+
+
+class ConcurrencyError(TemplarError):
+    """A write lost a race with another writer (raised by storage backends that write)."""
+
+
+class TemplateNotFoundError(TemplarError):
+    """:meth:`templar.TemplateEngine.get_template` or ``explain`` was asked for an id that no layer defines."""
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """Return ``" (did you mean 'x'?)"`` for the closest candidate, or ``""``."""
+    matches = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
+    return f" (did you mean '{matches[0]}'?)" if matches else ""
+
+
+class TemplarPluginWarning(UserWarning):
+    """A plugin failed to import, raised in a hook, or lost a name clash, and was skipped.
+
+    Warned by :class:`templar.plugins.PluginHost`; ``TEMPLAR_STRICT_PLUGINS=1`` turns
+    it into a :class:`PluginError`.
+    """

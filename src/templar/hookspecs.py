@@ -1,0 +1,119 @@
+"""Every hook a Templar plugin can implement.
+
+Implement a hook with the :data:`templar.hookimpl` marker on a function of the same
+name in a module (or object) registered through the ``templar`` entry-point group::
+
+    from templar import ProviderSpec, hookimpl
+
+    @hookimpl
+    def templar_register_providers(register):
+        register(ProviderSpec(name="acme", configuration_model=AcmeConfig))
+
+The built-in file storage and ``generic`` provider are registered through these same
+hooks (:mod:`templar.builtin`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    import click
+
+    from templar.engine import TemplateEngine
+    from templar.models import ChangeEvent, TemplateDTO, ValidationIssueDTO
+    from templar.providers import ProviderSpec
+    from templar.storage import StorageSpec
+
+hookspec = pluggy.HookspecMarker("templar")
+hookimpl = pluggy.HookimplMarker("templar")
+
+
+@hookspec
+def templar_register_providers(register: Callable[[ProviderSpec], None]) -> None:
+    """Register provider types.
+
+    Call ``register(ProviderSpec(...))`` once per provider type. The engine records
+    which plugin registered which type; when two plugins register the same name the
+    first wins and the second is reported as a plugin failure.
+
+    :param register: the callback that takes a :class:`templar.ProviderSpec`.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def templar_register_storage(register: Callable[[StorageSpec], None]) -> None:
+    """Register storage backends.
+
+    Call ``register(StorageSpec(name, factory))``; ``factory(config_dir, settings)``
+    returns an object following :class:`templar.storage.StorageBackend`. The engine
+    config selects one with ``storage: {backend: NAME}``. Name clashes are handled as
+    for :func:`templar_register_providers`.
+
+    :param register: the callback that takes a :class:`templar.storage.StorageSpec`.
+
+    The return value is ignored.
+    """
+
+
+@hookspec
+def templar_validate_template(
+    template: TemplateDTO, provider: ProviderSpec, instance: str
+) -> list[ValidationIssueDTO] | None:
+    """Check one effective template beyond what its pydantic models check.
+
+    Called for every template whose core fields and ``configuration`` validated, in
+    every plugin, for every provider type: compare ``provider.name`` (or
+    ``template.provider_type``) to act only on your own. Use stable ``code`` values
+    and set ``field`` (dotted, for example ``configuration.iops``); the engine fills
+    in ``template_id``, ``provider_instance``, ``file``, ``line`` and ``column`` from
+    the layer that set the field.
+
+    :param template: the validated template (``configuration`` in snake_case).
+    :param provider: the :class:`templar.ProviderSpec` of its provider type.
+    :param instance: the provider instance name.
+
+    Return a list of :class:`templar.ValidationIssueDTO`, or ``None`` for no issue. An
+    exception raised here becomes a ``plugin-error`` issue naming the plugin.
+    """
+
+
+@hookspec
+def templar_on_change(event: ChangeEvent, engine: TemplateEngine) -> None:
+    """React to a reload that changed something (hot reload, ``reload()``).
+
+    :param event: added, changed, removed and stale template ids per provider
+        instance, and the validation issues the change introduced.
+    :param engine: the engine that reloaded; read templates from it, do not reload it
+        from inside this hook.
+
+    The return value is ignored. An exception is reported as a plugin failure and
+    does not stop the watcher.
+    """
+
+
+@hookspec
+def templar_register_commands(cli: click.Group) -> None:
+    """Add commands to the ``templates`` command line.
+
+    :param cli: the ``templates`` click group; decorate functions with
+        ``@cli.command()``. A name already taken by the core is refused.
+
+    The return value is ignored.
+    """
+
+
+def hook_names() -> list[str]:
+    """The names of every hookspec, in definition order."""
+    return [
+        name for name, value in globals().items() if name.startswith("templar_") and _is_spec(value)
+    ]
+
+
+def _is_spec(value: Any) -> bool:
+    return callable(value) and hasattr(value, "templar_spec")

@@ -1,0 +1,198 @@
+"""Merging the layers of one template, and explaining where each value came from.
+
+Each layer's contribution to one (instance, template id) is a :class:`TemplateVersion`
+in canonical form: core fields at the top, everything provider-specific under
+``configuration`` in snake_case, whatever the file wrote. :func:`merge_versions`
+folds them from the lowest priority to the highest; :func:`explain_versions` derives
+the provenance of every field from the same versions, on demand only.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from templar.models import CORE_FIELD_ALIASES, CORE_FIELDS, LayerKind
+from templar.providers import ProviderSpec
+from templar.storage import LayerSource
+
+MERGE_KEY = "_merge"
+FieldPath = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class LayerRef:
+    """A layer as merging sees it: its kind, and the source it was read from if any."""
+
+    kind: LayerKind
+    source: LayerSource | None = None
+    label: str = ""
+
+    @property
+    def file(self) -> str | None:
+        """The file (or URI) of the layer, ``None`` for plugin defaults."""
+        return self.source.location if self.source else None
+
+
+@dataclass
+class TemplateVersion:
+    """One layer's contribution to one template, in canonical form."""
+
+    layer: LayerRef
+    body: dict[str, Any]
+    doc_path: tuple[Any, ...] = ()
+    #: canonical first-level key -> the path of that key as written, below ``doc_path``
+    origins: dict[FieldPath, tuple[Any, ...]] = field(default_factory=dict)
+    replace: bool = False
+    #: keys written flat whose spelling is close to a core field (likely typos)
+    near_misses: list[tuple[str, str]] = field(default_factory=list)
+
+    def doc_path_of(self, path: FieldPath) -> tuple[Any, ...]:
+        """Where canonical ``path`` is written in this layer's document."""
+        for size in (2, 1):
+            prefix = path[:size]
+            if prefix in self.origins:
+                return self.doc_path + self.origins[prefix] + tuple(path[size:])
+        return self.doc_path + tuple(path)
+
+
+def normalize(
+    body: dict[str, Any], provider: ProviderSpec, layer: LayerRef, doc_path: tuple[Any, ...] = ()
+) -> TemplateVersion:
+    """Bring one template body as written into canonical form.
+
+    Core fields may be snake_case or HostFactory camelCase. Every other top-level key
+    is provider configuration written flat, and joins the keys under
+    ``configuration:``; the provider's key style gives each its canonical name.
+    Top-level keys starting with ``_`` are comments or directives (``_merge``).
+    """
+    canonical: dict[str, Any] = {}
+    configuration: dict[str, Any] = {}
+    origins: dict[FieldPath, tuple[Any, ...]] = {}
+    near_misses: list[tuple[str, str]] = []
+    replace = False
+    for key, value in body.items():
+        key = str(key)
+        if key.startswith("_"):
+            if key == MERGE_KEY:
+                replace = value == "replace"
+            continue
+        core = CORE_FIELD_ALIASES.get(key, key)
+        if core == "configuration" and isinstance(value, dict):
+            for sub_key, sub_value in value.items():
+                name = provider.canonical_key(str(sub_key))
+                configuration[name] = sub_value
+                origins[("configuration", name)] = ("configuration", sub_key)
+        elif core in CORE_FIELDS:
+            canonical[core] = value
+            if core != key:
+                origins[(core,)] = (key,)
+        else:
+            name = provider.canonical_key(key)
+            configuration[name] = value
+            origins[("configuration", name)] = (key,)
+            close = difflib.get_close_matches(key, [*CORE_FIELDS, *CORE_FIELD_ALIASES], 1, 0.8)
+            if close:
+                near_misses.append((key, close[0]))
+    if configuration:
+        canonical["configuration"] = configuration
+    return TemplateVersion(layer, canonical, doc_path, origins, replace, near_misses)
+
+
+def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` merged onto ``base``: mappings key by key, lists and scalars replaced,
+    ``None`` unsets. Neither argument is modified."""
+    out = dict(base)
+    for key, value in over.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict):
+            below = out.get(key)
+            out[key] = deep_merge(below if isinstance(below, dict) else {}, value)
+        else:
+            out[key] = value
+    return out
+
+
+def effective_versions(versions: Sequence[TemplateVersion], mode: str) -> list[TemplateVersion]:
+    """The versions that take part in the merge, lowest priority first.
+
+    With ``merge: replace`` (engine-wide) or ``_merge: replace`` (one template), the
+    highest such file layer replaces every lower *file* layer; the defaults layers of
+    the engine config and plugins still apply beneath it.
+    """
+    ordered = sorted(versions, key=lambda v: -v.layer.kind)
+    files = [v for v in ordered if v.layer.kind <= LayerKind.SHARED]
+    replacing = [v for v in files if v.replace or mode == "replace"]
+    if not replacing:
+        return ordered
+    top = replacing[-1]
+    return [v for v in ordered if v.layer.kind > LayerKind.SHARED or v.layer.kind <= top.layer.kind]
+
+
+def merge_versions(versions: Sequence[TemplateVersion], mode: str = "deep") -> dict[str, Any]:
+    """The merged canonical template (unvalidated)."""
+    merged: dict[str, Any] = {}
+    for version in effective_versions(versions, mode):
+        merged = deep_merge(merged, version.body)
+    return merged
+
+
+def leaf_paths(data: dict[str, Any], prefix: FieldPath = ()) -> Iterator[FieldPath]:
+    """Every path to a non-mapping value (or an empty mapping) in ``data``."""
+    for key, value in data.items():
+        path = (*prefix, key)
+        if isinstance(value, dict) and value:
+            yield from leaf_paths(value, path)
+        else:
+            yield path
+
+
+_MISSING = object()
+
+
+def value_at(data: Any, path: FieldPath) -> Any:
+    """The value at ``path`` in nested mappings, or a private sentinel if absent."""
+    for key in path:
+        if not isinstance(data, dict) or key not in data:
+            return _MISSING
+        data = data[key]
+    return data
+
+
+def defines(version: TemplateVersion, path: FieldPath) -> bool:
+    """True when ``version`` writes a value (``None`` included) at ``path``."""
+    return value_at(version.body, path) is not _MISSING
+
+
+def winning_version(
+    versions: Sequence[TemplateVersion], path: FieldPath, mode: str = "deep"
+) -> TemplateVersion | None:
+    """The highest-priority version writing ``path`` or its longest written prefix."""
+    ordered = effective_versions(versions, mode)
+    for size in range(len(path), 0, -1):
+        for version in reversed(ordered):
+            if defines(version, path[:size]):
+                return version
+    return None
+
+
+def explain_versions(
+    versions: Sequence[TemplateVersion], mode: str = "deep"
+) -> list[tuple[FieldPath, Any, TemplateVersion, list[tuple[TemplateVersion, Any]]]]:
+    """For each leaf of the merged template: its value, the winning version, and the
+    versions it shadowed with their values (highest first)."""
+    merged = merge_versions(versions, mode)
+    ordered = sorted(versions, key=lambda v: v.layer.kind)
+    used = {id(v) for v in effective_versions(versions, mode)}
+    out = []
+    for path in leaf_paths(merged):
+        writers = [v for v in ordered if defines(v, path)]
+        winner = next((v for v in writers if id(v) in used), writers[0] if writers else None)
+        if winner is None:
+            continue
+        shadowed = [(v, value_at(v.body, path)) for v in writers if v is not winner]
+        out.append((path, value_at(merged, path), winner, shadowed))
+    return out

@@ -1,0 +1,204 @@
+"""The data Templar hands out: templates, validation results and provenance."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+#: Core template fields and the HostFactory (camelCase) spelling the engine also reads.
+CORE_FIELD_ALIASES: dict[str, str] = {
+    "templateId": "template_id",
+    "providerApi": "provider_api",
+    "providerType": "provider_type",
+    "providerName": "provider_name",
+    "isActive": "is_active",
+    "createdAt": "created_at",
+    "updatedAt": "updated_at",
+}
+CORE_FIELDS: frozenset[str] = frozenset(
+    {
+        "template_id",
+        "name",
+        "description",
+        "provider_api",
+        "provider_type",
+        "provider_name",
+        "configuration",
+        "metadata",
+        "tags",
+        "is_active",
+        "created_at",
+        "updated_at",
+    }
+)
+
+
+class LayerKind(IntEnum):
+    """The layers of the hierarchy; the value is the priority (1 wins)."""
+
+    INSTANCE = 1
+    TYPE = 2
+    PROVIDER = 3
+    SHARED = 4
+    INSTANCE_DEFAULTS = 5
+    TYPE_DEFAULTS = 6
+    PLUGIN_DEFAULTS = 7
+
+    @property
+    def label(self) -> str:
+        """Short human name, as printed by ``--explain``."""
+        return self.name.lower().replace("_", "-")
+
+
+class Severity(StrEnum):
+    """How bad a validation issue is. Only errors make a template invalid."""
+
+    ERROR = "error"
+    WARNING = "warning"
+
+
+class ValidationIssueDTO(BaseModel):
+    """One problem found in a file or a template, located as precisely as it can be."""
+
+    model_config = ConfigDict(frozen=True)
+
+    code: str
+    severity: Severity
+    message: str
+    template_id: str | None = None
+    provider_instance: str | None = None
+    field: str | None = None
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+
+    def format_line(self) -> str:
+        """``file:line:column: severity code message``, the form editors and CI jump to."""
+        where = self.file or "<config>"
+        if self.line is not None:
+            where += f":{self.line}:{self.column or 1}"
+        subject = f"[{self.template_id}] " if self.template_id else ""
+        field = f"{self.field}: " if self.field else ""
+        return f"{where}: {self.severity.value} {self.code} {subject}{field}{self.message}"
+
+
+class TemplateDTO(BaseModel):
+    """One effective template: every layer merged, validated, ready to use."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    template_id: str = Field(min_length=1)
+    name: str | None = None
+    description: str | None = None
+    provider_api: str | None = None
+    provider_type: str
+    provider_name: str
+    configuration: dict[str, Any] = Field(default_factory=dict)
+    metadata: dict[str, Any] = Field(default_factory=dict)
+    tags: dict[str, Any] = Field(default_factory=dict)
+    is_active: bool = True
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    source_file: str | None = Field(
+        default=None, description="File of the winning layer (read-only)."
+    )
+    file_priority: int | None = Field(
+        default=None, description="Priority of the winning layer, 1 highest (read-only)."
+    )
+
+
+class TemplateValidationResultDTO(BaseModel):
+    """The verdict on one effective template of one provider instance."""
+
+    template_id: str
+    provider_instance: str
+    provider_type: str | None = None
+    is_valid: bool
+    errors: list[ValidationIssueDTO] = Field(default_factory=list)
+    warnings: list[ValidationIssueDTO] = Field(default_factory=list)
+    supported_features: list[str] = Field(default_factory=list)
+    validation_time: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+
+class ValidationReport(BaseModel):
+    """What :meth:`templar.TemplateEngine.validate` returns: per-template results and
+    the issues that belong to no single template (a file that does not parse, ...)."""
+
+    results: list[TemplateValidationResultDTO] = Field(default_factory=list)
+    file_issues: list[ValidationIssueDTO] = Field(default_factory=list)
+
+    @property
+    def issues(self) -> list[ValidationIssueDTO]:
+        """Every issue, file-level first, then per template."""
+        out = list(self.file_issues)
+        for result in self.results:
+            out.extend(result.errors)
+            out.extend(result.warnings)
+        return out
+
+    @property
+    def errors(self) -> list[ValidationIssueDTO]:
+        """Every issue of severity error."""
+        return [i for i in self.issues if i.severity is Severity.ERROR]
+
+    @property
+    def warnings(self) -> list[ValidationIssueDTO]:
+        """Every issue of severity warning."""
+        return [i for i in self.issues if i.severity is Severity.WARNING]
+
+    @property
+    def is_valid(self) -> bool:
+        """True when there is no error (warnings allowed)."""
+        return not self.errors
+
+
+class SourceLocation(BaseModel):
+    """Where a value was written: a layer, its file, and the 1-based line and column."""
+
+    layer: str
+    priority: int
+    file: str | None = None
+    line: int | None = None
+    column: int | None = None
+    value: Any = None
+
+
+class FieldProvenance(BaseModel):
+    """Where one field of an effective template comes from, and what it shadowed."""
+
+    field: str
+    value: Any = None
+    source: SourceLocation
+    shadowed: list[SourceLocation] = Field(default_factory=list)
+
+
+class TemplateExplanation(BaseModel):
+    """Provenance of every field of one effective template (``templates show --explain``)."""
+
+    template_id: str
+    provider_instance: str
+    provider_type: str
+    merge: str
+    layers: list[SourceLocation] = Field(default_factory=list)
+    fields: list[FieldProvenance] = Field(default_factory=list)
+
+
+class ChangeEvent(BaseModel):
+    """What changed after a reload: template ids per provider instance and new issues."""
+
+    added: dict[str, list[str]] = Field(default_factory=dict)
+    changed: dict[str, list[str]] = Field(default_factory=dict)
+    removed: dict[str, list[str]] = Field(default_factory=dict)
+    stale: dict[str, list[str]] = Field(default_factory=dict)
+    issues: list[ValidationIssueDTO] = Field(default_factory=list)
+    files: list[str] = Field(default_factory=list)
+    full_reload: bool = False
+    timestamp: datetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing was added, changed, removed or newly broken."""
+        return not (self.added or self.changed or self.removed or self.stale or self.issues)

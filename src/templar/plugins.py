@@ -1,0 +1,253 @@
+"""Loading plugins and keeping the registries they fill. One :class:`PluginHost` per engine.
+
+Plugins come from the ``templar`` entry-point group. ``TEMPLAR_PLUGINS`` is a
+comma-separated allow-list of entry-point names (empty: load none);
+``TEMPLAR_STRICT_PLUGINS=1`` turns every plugin failure into a :class:`PluginError`
+instead of a :class:`TemplarPluginWarning`.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from importlib import metadata
+from typing import Any, Generic, TypeVar
+
+import pluggy
+from pydantic import BaseModel, Field
+
+from templar import hookspecs
+from templar.errors import PluginError, TemplarPluginWarning
+from templar.providers import ProviderSpec
+from templar.storage import StorageSpec
+
+ENTRY_POINT_GROUP = "templar"
+#: Modules registered in every engine, before entry points (like pytest's builtins).
+DEFAULT_PLUGINS = ("templar.builtin",)
+
+
+class PluginInfo(BaseModel):
+    """One plugin as ``templates plugins`` shows it."""
+
+    name: str
+    version: str | None = None
+    hooks: list[str] = Field(default_factory=list)
+    load_time_ms: float = 0.0
+    builtin: bool = False
+    error: str | None = None
+    registered: list[str] = Field(default_factory=list)
+
+
+T = TypeVar("T")
+
+
+@dataclass
+class Registered(Generic[T]):
+    """A registry entry: what was registered, and by which plugin."""
+
+    spec: T
+    plugin: str
+
+
+@dataclass
+class PluginHost:
+    """A pluggy plugin manager and the registries its plugins fill.
+
+    Each :class:`templar.TemplateEngine` owns one, so two engines in one process never
+    see each other's plugins.
+    """
+
+    load_entrypoints: bool = True
+    extra_plugins: Sequence[object] = ()
+    pm: pluggy.PluginManager = field(init=False)
+    infos: dict[str, PluginInfo] = field(init=False, default_factory=dict)
+    _providers: dict[str, Registered[ProviderSpec]] | None = field(init=False, default=None)
+    _storages: dict[str, Registered[StorageSpec]] | None = field(init=False, default=None)
+
+    def __post_init__(self) -> None:
+        self.pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
+        self.pm.add_hookspecs(hookspecs)
+        import importlib
+
+        for module_name in DEFAULT_PLUGINS:
+            start = time.perf_counter()
+            module = importlib.import_module(module_name)
+            self._add(module, module_name, start, version=None, builtin=True)
+        if self.load_entrypoints:
+            self._load_entrypoints()
+        for plugin in self.extra_plugins:
+            self.register(plugin)
+
+    @property
+    def strict(self) -> bool:
+        """``TEMPLAR_STRICT_PLUGINS`` is set to a true value."""
+        return os.environ.get("TEMPLAR_STRICT_PLUGINS", "").lower() in {"1", "true", "yes", "on"}
+
+    def fail(self, plugin: str, message: str, error: BaseException | None = None) -> None:
+        """Record a plugin failure: a warning, or a :class:`PluginError` in strict mode."""
+        text = f"plugin '{plugin}' {message}"
+        if error is not None:
+            text += f": {type(error).__name__}: {error}"
+        info = self.infos.setdefault(plugin, PluginInfo(name=plugin))
+        info.error = text if info.error is None else f"{info.error}; {text}"
+        if self.strict:
+            raise PluginError(text, plugin=plugin) from error
+        warnings.warn(f"templar: {text} (skipped)", TemplarPluginWarning, stacklevel=3)
+
+    def register(self, plugin: object, name: str | None = None) -> str:
+        """Register a plugin object or module on this host; returns its name."""
+        start = time.perf_counter()
+        plugin_name = name or getattr(plugin, "__name__", None) or type(plugin).__name__
+        return self._add(plugin, plugin_name, start, version=None, builtin=False)
+
+    def unregister(self, name: str) -> None:
+        """Remove a plugin registered under ``name``."""
+        self.pm.unregister(name=name)
+        self.infos.pop(name, None)
+        self._providers = self._storages = None
+
+    def _add(
+        self, plugin: object, name: str, start: float, *, version: str | None, builtin: bool
+    ) -> str:
+        try:
+            self.pm.register(plugin, name=name)
+        except Exception as e:
+            self.fail(name, "could not be registered", e)
+            return name
+        hooks = [h.name for h in self.pm.get_hookcallers(plugin) or []]
+        self.infos[name] = PluginInfo(
+            name=name,
+            version=version,
+            hooks=sorted(hooks),
+            load_time_ms=round((time.perf_counter() - start) * 1000, 3),
+            builtin=builtin,
+        )
+        self._providers = self._storages = None
+        return name
+
+    def _load_entrypoints(self) -> None:
+        allow = os.environ.get("TEMPLAR_PLUGINS")
+        allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
+        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+            if allowed is not None and ep.name not in allowed:
+                continue
+            if self.pm.has_plugin(ep.name):
+                continue
+            start = time.perf_counter()
+            try:
+                plugin = ep.load()
+            except Exception as e:
+                self.fail(ep.name, f"failed to import ({ep.value})", e)
+                continue
+            version = ep.dist.version if ep.dist is not None else None
+            self._add(plugin, ep.name, start, version=version, builtin=False)
+
+    def call_each(self, hook_name: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
+        """Call every implementation of a hook on its own, so one failing plugin is
+        reported and skipped instead of aborting the others. Yields (plugin, result)."""
+        caller = getattr(self.pm.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            args = {k: kwargs[k] for k in impl.argnames if k in kwargs}
+            try:
+                result = impl.function(**args)
+            except PluginError:
+                raise
+            except Exception as e:
+                self.fail(impl.plugin_name, f"raised in {hook_name}", e)
+                continue
+            yield impl.plugin_name, result
+
+    @property
+    def providers(self) -> dict[str, Registered[ProviderSpec]]:
+        """Provider types by name, with the plugin that registered each."""
+        if self._providers is None:
+            self._providers = self._collect("templar_register_providers", ProviderSpec)
+        return self._providers
+
+    @property
+    def storages(self) -> dict[str, Registered[StorageSpec]]:
+        """Storage backends by name, with the plugin that registered each."""
+        if self._storages is None:
+            self._storages = self._collect("templar_register_storage", StorageSpec)
+        return self._storages
+
+    def _collect(self, hook_name: str, kind: type[T]) -> dict[str, Registered[T]]:
+        registry: dict[str, Registered[T]] = {}
+        current: list[str] = []
+
+        def register(spec: T) -> None:
+            plugin = current[0]
+            if not isinstance(spec, kind):
+                self.fail(plugin, f"registered {spec!r}, which is not a {kind.__name__}")
+                return
+            name: str = getattr(spec, "name")  # noqa: B009
+            if name in registry:
+                self.fail(
+                    plugin,
+                    f"registered {kind.__name__} '{name}', already registered by "
+                    f"'{registry[name].plugin}'",
+                )
+                return
+            registry[name] = Registered(spec, plugin)
+            info = self.infos.get(plugin)
+            if info is not None and name not in info.registered:
+                info.registered.append(name)
+
+        caller = getattr(self.pm.hook, hook_name)
+        for impl in reversed(caller.get_hookimpls()):
+            current[:] = [impl.plugin_name]
+            try:
+                impl.function(register=register)
+            except PluginError:
+                raise
+            except Exception as e:
+                self.fail(impl.plugin_name, f"raised in {hook_name}", e)
+        return registry
+
+    def signature(self) -> list[tuple[str, str | None]]:
+        """Names and versions of the loaded plugins, for cache keys."""
+        return sorted((i.name, i.version) for i in self.infos.values() if i.error is None)
+
+    def plugin_infos(self) -> list[PluginInfo]:
+        """Every plugin this host tried to load, failures included."""
+        _ = self.providers, self.storages  # registering fills ``registered``
+        return sorted(self.infos.values(), key=lambda i: (not i.builtin, i.name))
+
+
+def register_commands(host: PluginHost, cli: Any, reserved: Callable[[str], bool]) -> None:
+    """Let plugins add commands to ``cli``; refuse names the core already uses."""
+    guarded = _GuardedGroup(cli, reserved, host)
+    for _ in host.call_each("templar_register_commands", cli=guarded):
+        pass
+
+
+class _GuardedGroup:
+    """Proxy of the CLI group handed to plugins: a clash with a core command is refused."""
+
+    def __init__(self, group: Any, reserved: Callable[[str], bool], host: PluginHost) -> None:
+        self._group = group
+        self._reserved = reserved
+        self._host = host
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._group, name)
+
+    def add_command(self, cmd: Any, name: str | None = None) -> None:
+        name = name or cmd.name
+        if self._reserved(name):
+            self._host.fail(str(name), "tried to replace the core command of that name")
+            return
+        self._group.add_command(cmd, name)
+
+    def command(self, *args: Any, **kwargs: Any) -> Callable[[Callable[..., Any]], Any]:
+        import click
+
+        def decorator(f: Callable[..., Any]) -> Any:
+            cmd = click.command(*args, **kwargs)(f)
+            self.add_command(cmd)
+            return cmd
+
+        return decorator

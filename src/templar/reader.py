@@ -1,0 +1,266 @@
+"""Reading template files: a fast path for loading, ruamel.yaml for everything careful.
+
+The reader is the cost of a cold load (DESIGN.md, "Speed"), so plain YAML goes through
+rapidyaml, which emits JSON that orjson decodes: about fifteen times faster than
+libyaml. rapidyaml's JSON emitter does not follow the YAML 1.2 core schema on a few
+rarely written scalars (``~``, ``True``, ``0x1F``, ``.inf``, ``012``) and ignores tags
+and aliases, so :data:`_NEEDS_CAREFUL_READ` sends any file that contains one of those
+to ruamel.yaml's safe loader instead. Both paths give the same data for every file;
+``tests/test_reader.py`` holds them to it.
+
+Line and column numbers are only needed for errors and ``--explain``, so they come
+from a separate, lazy, round-trip parse: :class:`PositionIndex`.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+from templar.errors import TemplateParseError
+
+#: Anything rapidyaml's JSON emitter could read differently from a YAML 1.2 loader:
+#: tags, anchors and aliases, directives and document markers, and the plain scalars
+#: whose core-schema type it does not resolve. Over-matching only costs speed.
+_NEEDS_CAREFUL_READ = re.compile(
+    rb"[!&*]|^(?:---|\.\.\.|%)|\t"
+    rb"|(?:^|[\s\[{,:])(?:~|True|TRUE|False|FALSE|Null|NULL|<<"
+    rb"|[-+]?\.?(?:inf|Inf|INF|nan|NaN|NAN)|[-+]?0[0-9xXoObB_][\w.]*|\+[\w.]*|\d[\d.]*_[\w.]*)"
+    rb"(?=$|[\s,\]}:])",
+    re.MULTILINE,
+)
+
+#: An alias-expanded document larger than this many nodes is refused (billion laughs).
+MAX_EXPANDED_NODES = 2_000_000
+
+JSON_SUFFIXES = frozenset({".json"})
+YAML_SUFFIXES = frozenset({".yaml", ".yml"})
+
+
+def read_bytes(path: Path) -> bytes:
+    """Read ``path``, turning OS errors into a :class:`TemplateParseError`."""
+    try:
+        return path.read_bytes()
+    except OSError as e:
+        raise TemplateParseError(
+            f"{path}: cannot read file: {e.strerror or e}", file=path, code="unreadable-file"
+        ) from e
+
+
+def parse_document(path: Path, raw: bytes) -> Any:
+    """Parse the bytes of a YAML or JSON file into plain Python data.
+
+    Raises :class:`TemplateParseError` with the file, line and column for bytes that
+    are not UTF-8, that do not parse, that use an unsafe tag, or that expand beyond
+    :data:`MAX_EXPANDED_NODES` through aliases.
+    """
+    if raw.startswith(b"\xef\xbb\xbf"):
+        raw = raw[3:]
+    _check_utf8(path, raw)
+    if not raw.strip():
+        return None
+    if path.suffix.lower() in JSON_SUFFIXES:
+        return _parse_json(path, raw)
+    return _parse_yaml(path, raw)
+
+
+def read_document(path: Path) -> Any:
+    """Read and parse one template file (see :func:`parse_document`)."""
+    return parse_document(path, read_bytes(path))
+
+
+def _check_utf8(path: Path, raw: bytes) -> None:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        line = raw.count(b"\n", 0, e.start) + 1
+        column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
+        raise TemplateParseError(
+            f"{path}:{line}:{column}: file is not valid UTF-8 (byte 0x{raw[e.start]:02x})",
+            file=path,
+            line=line,
+            column=column,
+            code="encoding-error",
+        ) from e
+
+
+def _parse_json(path: Path, raw: bytes) -> Any:
+    try:
+        return orjson.loads(raw)
+    except orjson.JSONDecodeError as e:
+        raise TemplateParseError(
+            f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}",
+            file=path,
+            line=e.lineno,
+            column=e.colno,
+        ) from e
+
+
+def _parse_yaml(path: Path, raw: bytes) -> Any:
+    if not _NEEDS_CAREFUL_READ.search(raw):
+        try:
+            with _native_stderr_silenced():
+                import ryml
+
+                tree = ryml.parse_in_arena(raw)
+            return orjson.loads(ryml.emit_json_malloc(tree, tree.root_id()))
+        except Exception:
+            # Anything rapidyaml rejects or emits as invalid JSON goes the careful way,
+            # which also produces the precise error message.
+            pass
+    return _parse_yaml_carefully(path, raw)
+
+
+@contextmanager
+def _native_stderr_silenced() -> Iterator[None]:
+    """rapidyaml's C++ core prints its parse errors straight to file descriptor 2; the
+    careful path reports them properly, so keep the raw text off the user's terminal."""
+    try:
+        saved = os.dup(2)
+    except OSError:  # no stderr at all
+        yield
+        return
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _careful_loader() -> Any:
+    from ruamel.yaml import YAML
+    from ruamel.yaml.constructor import SafeConstructor
+
+    class _Constructor(SafeConstructor):
+        """YAML 1.2 safe constructor that keeps timestamps as the strings written."""
+
+    _Constructor.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
+    yaml = YAML(typ="safe", pure=True)
+    yaml.Constructor = _Constructor
+    return yaml
+
+
+def _parse_yaml_carefully(path: Path, raw: bytes) -> Any:
+    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+
+    try:
+        data = _careful_loader().load(raw.decode("utf-8"))
+    except MarkedYAMLError as e:
+        mark = e.problem_mark or e.context_mark
+        line = mark.line + 1 if mark else None
+        column = mark.column + 1 if mark else None
+        problem = " ".join(str(x) for x in (e.context, e.problem) if x)
+        code = "unsafe-tag" if "could not determine a constructor" in problem else "parse-error"
+        where = f"{path}:{line}:{column}" if line else str(path)
+        raise TemplateParseError(
+            f"{where}: invalid YAML: {problem.strip() or e}",
+            file=path,
+            line=line,
+            column=column,
+            code=code,
+        ) from e
+    except YAMLError as e:
+        raise TemplateParseError(f"{path}: invalid YAML: {e}", file=path) from e
+    _check_expansion(path, data)
+    return data
+
+
+def _check_expansion(path: Path, data: Any) -> None:
+    """Refuse documents whose aliases expand past :data:`MAX_EXPANDED_NODES` nodes.
+
+    Aliases load as shared references, cheaply; it is walking them (merging,
+    serialising) that would explode. Counting with a memo per shared node keeps this
+    check linear in the size of the file, not of the expansion.
+    """
+    sizes: dict[int, int] = {}
+    in_progress: set[int] = set()
+
+    def size(node: Any) -> int:
+        if not isinstance(node, (dict, list)):
+            return 1
+        key = id(node)
+        if key in sizes:
+            return sizes[key]
+        if key in in_progress:
+            raise TemplateParseError(
+                f"{path}: recursive YAML alias refused", file=path, code="alias-bomb"
+            )
+        in_progress.add(key)
+        children = node.values() if isinstance(node, dict) else node
+        total = 1
+        for child in children:
+            total += size(child)
+            if total > MAX_EXPANDED_NODES:
+                raise TemplateParseError(
+                    f"{path}: YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes; "
+                    "refused (alias bomb?)",
+                    file=path,
+                    code="alias-bomb",
+                )
+        in_progress.discard(key)
+        sizes[key] = total
+        return total
+
+    size(data)
+
+
+Location = tuple[int, int]
+
+
+@dataclass
+class PositionIndex:
+    """Exact 1-based line and column of any key or item in one file, computed on demand.
+
+    Built from ruamel.yaml's round-trip loader, which JSON files parse with too.
+    """
+
+    path: Path
+    _root: Any
+
+    @classmethod
+    def build(cls, path: Path) -> PositionIndex | None:
+        """Parse ``path`` with positions, or return ``None`` if it cannot be parsed."""
+        from ruamel.yaml import YAML
+
+        try:
+            text = read_bytes(path).decode("utf-8-sig")
+            yaml = YAML(typ="rt")
+            yaml.allow_duplicate_keys = True
+            root = yaml.load(text)
+        except Exception:
+            return None
+        return cls(path, root)
+
+    def locate(self, doc_path: Sequence[Any]) -> Location | None:
+        """Position of the last element of ``doc_path`` (a key or a list index).
+
+        Returns the closest known ancestor's position when the path is partly absent.
+        """
+        node = self._root
+        found: Location | None = None
+        for step in doc_path:
+            lc = getattr(node, "lc", None)
+            try:
+                if isinstance(node, list) and isinstance(step, int):
+                    pos = lc.item(step) if lc is not None else None
+                    node = node[step]
+                elif isinstance(node, dict) and step in node:
+                    pos = lc.key(step) if lc is not None else None
+                    node = node[step]
+                else:
+                    break
+            except (KeyError, IndexError, TypeError, AttributeError):
+                break
+            if pos is not None:
+                found = (pos[0] + 1, pos[1] + 1)
+        return found

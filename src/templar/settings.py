@@ -1,0 +1,154 @@
+"""The engine configuration: ``templar.yaml`` (or ``.yml`` / ``.json``) in the config directory."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from templar.errors import ConfigurationError, TemplateParseError, did_you_mean
+
+SETTINGS_FILE_NAMES = ("templar.yaml", "templar.yml", "templar.json")
+
+
+class ProviderInstanceSettings(BaseModel):
+    """One declared provider instance, such as ``aws-prod`` of type ``aws``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    type: str = Field(min_length=1)
+    defaults: dict[str, Any] = Field(default_factory=dict)
+
+
+class StorageSettings(BaseModel):
+    """Which storage backend holds the layers; backends read their own extra options."""
+
+    model_config = ConfigDict(extra="allow")
+
+    backend: str = "file"
+
+
+class CacheSettings(BaseModel):
+    """The on-disk cache of loaded templates."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    enabled: bool = True
+    ttl_seconds: float = Field(default=300.0, ge=0)
+    dir: Path | None = None
+
+
+class EngineSettings(BaseModel):
+    """Everything ``templar.yaml`` may say. Unknown keys are errors with a did-you-mean."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    providers: list[ProviderInstanceSettings] = Field(default_factory=list)
+    provider_defaults: dict[str, dict[str, Any]] = Field(default_factory=dict)
+    merge: Literal["deep", "replace"] = "deep"
+    storage: StorageSettings = Field(default_factory=StorageSettings)
+    cache: CacheSettings = Field(default_factory=CacheSettings)
+
+    @field_validator("providers")
+    @classmethod
+    def _unique_instance_names(
+        cls, providers: list[ProviderInstanceSettings]
+    ) -> list[ProviderInstanceSettings]:
+        seen: set[str] = set()
+        for provider in providers:
+            if provider.name in seen:
+                raise ValueError(f"provider instance '{provider.name}' is declared twice")
+            seen.add(provider.name)
+        return providers
+
+
+def resolve_config_dir(config_dir: str | os.PathLike[str] | None) -> Path:
+    """``config_dir`` if given, else ``$TEMPLAR_CONFIG_DIR``, else the current directory."""
+    if config_dir is None:
+        config_dir = os.environ.get("TEMPLAR_CONFIG_DIR") or "."
+    path = Path(config_dir).expanduser()
+    if not path.is_dir():
+        reason = "is not a directory" if path.exists() else "does not exist"
+        raise ConfigurationError(f"config directory {path} {reason}", file=str(path))
+    return path.resolve()
+
+
+def find_settings_file(config_dir: Path) -> Path | None:
+    """The engine config file in ``config_dir``, if there is one."""
+    found = [config_dir / name for name in SETTINGS_FILE_NAMES if (config_dir / name).is_file()]
+    if len(found) > 1:
+        names = ", ".join(p.name for p in found)
+        raise ConfigurationError(
+            f"{config_dir}: more than one engine config file ({names}); keep one",
+            file=str(config_dir),
+        )
+    return found[0] if found else None
+
+
+def load_settings(config_dir: Path) -> tuple[EngineSettings, Path | None]:
+    """Read and validate the engine config of ``config_dir`` (defaults when it has none)."""
+    from templar.reader import read_document
+
+    path = find_settings_file(config_dir)
+    if path is None:
+        return EngineSettings(), None
+    try:
+        data = read_document(path)
+    except TemplateParseError as e:
+        raise ConfigurationError(e.message, **e.context) from e
+    if data is None:
+        return EngineSettings(), path
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"{path}:1:1: the engine config must be a mapping, not {type(data).__name__}",
+            file=str(path),
+            line=1,
+            column=1,
+        )
+    return validate_settings(data, path), path
+
+
+def validate_settings(data: dict[str, Any], path: Path | None = None) -> EngineSettings:
+    """Validate a settings mapping, naming the file, line and field of the first problem."""
+    try:
+        return EngineSettings.model_validate(data)
+    except ValidationError as e:
+        raise _settings_error(e, path) from e
+
+
+def _settings_error(error: ValidationError, path: Path | None) -> ConfigurationError:
+    from templar.reader import PositionIndex
+
+    first = error.errors()[0]
+    loc = first["loc"]
+    field = ".".join(str(part) for part in loc)
+    message = first["msg"]
+    if first["type"] == "extra_forbidden":
+        model: type[BaseModel] = EngineSettings
+        for part in loc[:-1]:
+            annotation = model.model_fields.get(str(part))
+            target = getattr(annotation, "annotation", None) if annotation else None
+            if isinstance(target, type) and issubclass(target, BaseModel):
+                model = target
+            elif str(part) == "providers" or isinstance(part, int):
+                model = ProviderInstanceSettings
+        message = f"unknown key '{loc[-1]}'" + did_you_mean(str(loc[-1]), model.model_fields)
+    where = "engine config"
+    line = column = None
+    if path is not None:
+        index = PositionIndex.build(path)
+        position = index.locate(loc) if index else None
+        line, column = position if position else (None, None)
+        where = f"{path}:{line}:{column}" if line else str(path)
+    more = len(error.errors()) - 1
+    suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
+    return ConfigurationError(
+        f"{where}: {field}: {message}{suffix}",
+        file=str(path) if path else None,
+        line=line,
+        column=column,
+        field=field,
+    )
