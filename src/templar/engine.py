@@ -545,10 +545,16 @@ class TemplateEngine:
         issues: list[ValidationIssueDTO] = []
 
         def add(
-            code: str, message: str, path: FieldPath, severity: Severity = Severity.ERROR
+            code: str,
+            message: str,
+            path: FieldPath,
+            severity: Severity = Severity.ERROR,
+            at_value: bool = False,
         ) -> None:
             issues.append(
-                self._issue(code, message, path, severity, instance, template_id, versions)
+                self._issue(
+                    code, message, path, severity, instance, template_id, versions, at_value
+                )
             )
 
         for version in versions:
@@ -656,7 +662,7 @@ class TemplateEngine:
             message = error["msg"]
             if "input" in error and not isinstance(error["input"], (dict, list)):
                 message += f" (got {error['input']!r})"
-            add("invalid-field", message, path)
+            add("invalid-field", message, path, Severity.ERROR, True)
 
     def _issue(
         self,
@@ -667,6 +673,7 @@ class TemplateEngine:
         instance: ProviderInstance,
         template_id: str,
         versions: list[TemplateVersion],
+        at_value: bool = False,
     ) -> ValidationIssueDTO:
         version = winning_version(versions, path, self.settings.merge) if path else None
         if version is None:
@@ -674,9 +681,8 @@ class TemplateEngine:
         source = version.layer.source
         line = column = None
         if source is not None:
-            line, column = self._locate(
-                source, version.doc_path_of(path) if path else version.doc_path
-            )
+            doc_path = version.doc_path_of(path) if path else version.doc_path
+            line, column = self._locate(source, doc_path, value=at_value)
         return ValidationIssueDTO(
             code=code,
             severity=severity,
@@ -690,25 +696,23 @@ class TemplateEngine:
         )
 
     def _locate(
-        self, source: LayerSource, doc_path: tuple[Any, ...]
+        self, source: LayerSource, doc_path: tuple[Any, ...], *, value: bool = False
     ) -> tuple[int | None, int | None]:
         if source.kind in (LayerKind.TYPE_DEFAULTS, LayerKind.INSTANCE_DEFAULTS):
             if self._settings_positions is None and self.settings_file is not None:
                 self._settings_positions = PositionIndex.build(self.settings_file)
-            position = (
-                self._settings_positions.locate(doc_path) if self._settings_positions else None
-            )
+            index = self._settings_positions
+            position = index.locate(doc_path, value=value) if index else None
         else:
-            position = self.storage.locate(source, doc_path)
+            position = self.storage.locate(source, doc_path, value=value)
         return position if position else (None, None)
 
     def _location(self, version: TemplateVersion, path: FieldPath, value: Any) -> SourceLocation:
         source = version.layer.source
         line = column = None
         if source is not None:
-            line, column = self._locate(
-                source, version.doc_path_of(path) if path else version.doc_path
-            )
+            doc_path = version.doc_path_of(path) if path else version.doc_path
+            line, column = self._locate(source, doc_path)
         return SourceLocation(
             layer=version.layer.label or version.layer.kind.label,
             priority=int(version.layer.kind),

@@ -241,21 +241,26 @@ class PositionIndex:
             return None
         return cls(path, root)
 
-    def locate(self, doc_path: Sequence[Any]) -> Location | None:
-        """Position of the last element of ``doc_path`` (a key or a list index).
+    def locate(self, doc_path: Sequence[Any], *, value: bool = False) -> Location | None:
+        """Position of the last element of ``doc_path`` (a key or a list index); of its
+        value rather than its key when ``value`` is true.
 
         Returns the closest known ancestor's position when the path is partly absent.
         """
         node = self._root
         found: Location | None = None
-        for step in doc_path:
+        last = len(doc_path) - 1
+        for i, step in enumerate(doc_path):
             lc = getattr(node, "lc", None)
             try:
                 if isinstance(node, list) and isinstance(step, int):
                     pos = lc.item(step) if lc is not None else None
                     node = node[step]
                 elif isinstance(node, dict) and step in node:
-                    pos = lc.key(step) if lc is not None else None
+                    if lc is None:
+                        pos = None
+                    else:
+                        pos = lc.value(step) if value and i == last else lc.key(step)
                     node = node[step]
                 else:
                     break

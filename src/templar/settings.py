@@ -140,7 +140,8 @@ def _settings_error(error: ValidationError, path: Path | None) -> ConfigurationE
     line = column = None
     if path is not None:
         index = PositionIndex.build(path)
-        position = index.locate(loc) if index else None
+        at_value = first["type"] not in ("extra_forbidden", "missing")
+        position = index.locate(loc, value=at_value) if index else None
         line, column = position if position else (None, None)
         where = f"{path}:{line}:{column}" if line else str(path)
     more = len(error.errors()) - 1

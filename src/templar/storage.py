@@ -78,8 +78,11 @@ class StorageBackend(Protocol):
         """Read one source. Bad content becomes issues in the result, never an exception."""
         ...
 
-    def locate(self, source: LayerSource, doc_path: tuple[Any, ...]) -> Location | None:
-        """1-based (line, column) of ``doc_path`` in ``source``, for errors and ``--explain``."""
+    def locate(
+        self, source: LayerSource, doc_path: tuple[Any, ...], *, value: bool = False
+    ) -> Location | None:
+        """1-based (line, column) of ``doc_path`` in ``source`` (of its value when
+        ``value``), for errors and ``--explain``; ``None`` if unknown."""
         ...
 
     def fingerprint(self) -> str:
@@ -142,12 +145,14 @@ class FileStorage:
             return RawLayer(source, issues=[issue])
         return templates_from_document(data, source, lambda p: self.locate(source, p))
 
-    def locate(self, source: LayerSource, doc_path: tuple[Any, ...]) -> Location | None:
+    def locate(
+        self, source: LayerSource, doc_path: tuple[Any, ...], *, value: bool = False
+    ) -> Location | None:
         """See :meth:`StorageBackend.locate`; the round-trip parse is done once per file."""
         if source.location not in self._positions:
             self._positions[source.location] = PositionIndex.build(Path(source.location))
         index = self._positions[source.location]
-        return index.locate(doc_path) if index else None
+        return index.locate(doc_path, value=value) if index else None
 
     def fingerprint(self) -> str:
         """Hash of the names, sizes, mtimes and contents of every layer file and the engine config."""
@@ -173,8 +178,10 @@ class FileStorage:
 def layer_source_for(path: Path) -> LayerSource | None:
     """The layer a file is, from its name, or ``None`` if it is not a template file."""
     match = _LAYER_FILE.match(path.name)
-    if match is None or not path.is_file():
+    if match is None:
         return None
+    # Anything so named is a layer, even when it cannot be read (a dangling symlink, a
+    # directory): reading it then reports why, instead of the layer silently vanishing.
     kind = _KIND_BY_SUFFIX[match["kind"]] if match["kind"] else LayerKind.SHARED
     return LayerSource(kind, match["scope"], str(path))
 

@@ -1,0 +1,61 @@
+"""Shared fixtures: a config directory in tmp_path and a way to write layer files."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from templar import TemplateEngine
+
+WriteFile = Callable[[str, Any], Path]
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Core tests see only the built-in plugins unless they opt in, and no user config."""
+    for name in ("TEMPLAR_CONFIG_DIR", "TEMPLAR_STRICT_PLUGINS", "TEMPLAR_CACHE_DIR"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("TEMPLAR_PLUGINS", "")
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    path = tmp_path / "config"
+    path.mkdir()
+    return path
+
+
+@pytest.fixture
+def write(config_dir: Path) -> WriteFile:
+    """Write a file into the config dir: text as is, other data as JSON or YAML by suffix."""
+
+    def _write(name: str, content: Any) -> Path:
+        path = config_dir / name
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        elif isinstance(content, str):
+            path.write_text(content, encoding="utf-8")
+        elif name.endswith(".json"):
+            path.write_text(json.dumps(content, indent=2), encoding="utf-8")
+        else:
+            from ruamel.yaml import YAML
+
+            yaml = YAML(typ="safe", pure=True)
+            yaml.default_flow_style = False
+            with path.open("w", encoding="utf-8") as f:
+                yaml.dump(content, f)
+        return path
+
+    return _write
+
+
+@pytest.fixture
+def engine(config_dir: Path) -> Callable[..., TemplateEngine]:
+    def _engine(**kwargs: Any) -> TemplateEngine:
+        return TemplateEngine(config_dir, **kwargs)
+
+    return _engine

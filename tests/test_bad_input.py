@@ -1,0 +1,264 @@
+"""Bad input: each case is a clear issue at the right file, line and column, and every
+other file still loads."""
+
+from __future__ import annotations
+
+import os
+import time
+from pathlib import Path
+
+import pytest
+
+from templar import ConfigurationError, TemplateEngine
+from tests.conftest import WriteFile
+
+BILLION_LAUGHS = "\n".join(
+    [
+        'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+        *(
+            f"{name}: &{name} [{', '.join(['*' + prev] * 9)}]"
+            for prev, name in zip("abcdefgh", "bcdefghi", strict=True)
+        ),
+    ]
+)
+
+
+CASES = [
+    # id, file name, content, expected code, line, column, message fragment
+    (
+        "yaml-syntax",
+        "templates.yaml",
+        "- template_id: x\n  name: [oops\n  size: 1\n",
+        "parse-error",
+        3,
+        7,
+        "invalid YAML",
+    ),
+    (
+        "json-syntax",
+        "templates.json",
+        '[{"template_id": "x",}]',
+        "parse-error",
+        1,
+        21,
+        "invalid JSON",
+    ),
+    ("scalar-top-level", "templates.yaml", "42\n", "invalid-shape", 1, 1, "top level is a int"),
+    (
+        "templates-not-a-list",
+        "templates.yaml",
+        "templates: nope\n",
+        "invalid-shape",
+        1,
+        1,
+        "'templates' must be a list",
+    ),
+    (
+        "item-not-a-mapping",
+        "templates.yaml",
+        "- just a string\n",
+        "invalid-template",
+        1,
+        3,
+        "must be a mapping",
+    ),
+    (
+        "missing-id",
+        "templates.yaml",
+        "- name: anonymous\n",
+        "missing-template-id",
+        1,
+        3,
+        "no template_id",
+    ),
+    (
+        "bad-id-type",
+        "templates.yaml",
+        "- template_id: [1]\n",
+        "invalid-template-id",
+        1,
+        3,
+        "must be a string",
+    ),
+    (
+        "duplicate-id",
+        "templates.yaml",
+        "- template_id: x\n- template_id: y\n- template_id: x\n",
+        "duplicate-template-id",
+        3,
+        3,
+        "first defined at line 1",
+    ),
+    (
+        "unknown-provider-type",
+        "templates.yaml",
+        "- template_id: x\n  provider_type: awz\n",
+        "unknown-provider-type",
+        1,
+        3,
+        "unknown provider type 'awz'",
+    ),
+    (
+        "core-field-wrong-type",
+        "templates.yaml",
+        "- template_id: x\n  tags: [a, b]\n",
+        "invalid-field",
+        2,
+        9,
+        "valid dictionary",
+    ),
+    (
+        "core-field-wrong-type-json",
+        "templates.json",
+        '[\n  {"template_id": "x",\n   "is_active": "perhaps"}\n]',
+        "invalid-field",
+        3,
+        17,
+        "valid boolean",
+    ),
+    (
+        "python-tag",
+        "templates.yaml",
+        "- template_id: x\n  configuration: !!python/object/apply:os.system [echo pwned]\n",
+        "unsafe-tag",
+        2,
+        18,
+        "python/object",
+    ),
+    ("alias-bomb", "templates.yaml", BILLION_LAUGHS, "alias-bomb", None, None, "alias"),
+    ("recursive-alias", "templates.yaml", "a: &a [*a]\n", "alias-bomb", None, None, "recursive"),
+    (
+        "not-utf8",
+        "templates.yaml",
+        "- template_id: x\n  name: caf\xe9\n".encode("latin-1"),
+        "encoding-error",
+        2,
+        12,
+        "not valid UTF-8",
+    ),
+    (
+        "near-miss-core-field",
+        "templates.yaml",
+        "- template_id: x\n  descriptoin: typo\n",
+        "unknown-key",
+        2,
+        3,
+        "did you mean 'description'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("file_name", "content", "expected_code", "line", "column", "fragment"),
+    [case[1:] for case in CASES],
+    ids=[case[0] for case in CASES],
+)
+def test_bad_input_is_reported_precisely_and_the_rest_still_loads(
+    write: WriteFile,
+    config_dir: Path,
+    file_name: str,
+    content: str | bytes,
+    expected_code: str,
+    line: int | None,
+    column: int | None,
+    fragment: str,
+) -> None:
+    write(file_name, content)
+    write("genericinst_templates.yaml", "- template_id: good\n  name: still here\n")
+
+    started = time.monotonic()
+    engine = TemplateEngine(config_dir)
+    report = engine.validate()
+    elapsed = time.monotonic() - started
+
+    matching = [i for i in report.issues if i.code == expected_code]
+    assert matching, [i.format_line() for i in report.issues]
+    issue = matching[0]
+    assert issue.file == str(config_dir / file_name)
+    assert (issue.line, issue.column) == (line, column), issue.format_line()
+    assert fragment in issue.message
+    assert engine.get_template("good") is not None
+    assert elapsed < 10, "hostile input must be refused in bounded time"
+
+
+def test_duplicate_id_keeps_the_first_definition(write: WriteFile, config_dir: Path) -> None:
+    write("templates.yaml", "- template_id: x\n  name: first\n- template_id: x\n  name: second\n")
+    engine = TemplateEngine(config_dir)
+    assert engine.get_template("x").name == "first"  # type: ignore[union-attr]
+    [issue] = engine.validate().errors
+    assert "line 1" in issue.message and issue.line == 3
+
+
+def test_same_id_in_yaml_and_json_of_one_layer_is_ambiguous(
+    write: WriteFile, config_dir: Path
+) -> None:
+    write("templates.json", [{"template_id": "x", "name": "json"}])
+    write("templates.yaml", "- template_id: other\n- template_id: x\n  name: yaml\n")
+    report = TemplateEngine(config_dir).validate()
+    [issue] = report.errors
+    assert issue.code == "ambiguous-template-id"
+    assert (issue.file, issue.line, issue.column) == (str(config_dir / "templates.yaml"), 2, 3)
+    assert "templates.json" in issue.message
+
+
+def test_unreadable_layer_file_is_an_issue_not_a_crash(config_dir: Path, write: WriteFile) -> None:
+    (config_dir / "genericprov_templates.yaml").symlink_to(config_dir / "missing-target.yaml")
+    write("templates.yaml", [{"template_id": "ok"}])
+    engine = TemplateEngine(config_dir)
+    [issue] = engine.validate().errors
+    assert issue.code == "unreadable-file"
+    assert "cannot read file" in issue.message
+    assert engine.get_template("ok") is not None
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
+def test_permission_denied_is_an_issue(config_dir: Path, write: WriteFile) -> None:
+    path = write("templates.yaml", [{"template_id": "x"}])
+    path.chmod(0)
+    try:
+        [issue] = TemplateEngine(config_dir).validate().errors
+    finally:
+        path.chmod(0o644)
+    assert issue.code == "unreadable-file" and "ermission" in issue.message
+
+
+def test_missing_config_dir_is_a_configuration_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigurationError, match="does not exist"):
+        TemplateEngine(tmp_path / "nope")
+
+
+@pytest.mark.parametrize(
+    ("settings", "expected_error"),
+    [
+        (
+            "marge: deep\n",
+            r"templar.yaml:1:1: marge: unknown key 'marge' \(did you mean 'merge'\?\)",
+        ),
+        ("merge: shallow\n", r"templar.yaml:1:8: merge: Input should be 'deep' or 'replace'"),
+        (
+            "providers:\n  - name: a\n    type: aws\n    defualts: {}\n",
+            r"templar.yaml:4:5: providers.0.defualts: unknown key 'defualts' \(did you mean 'defaults'\?\)",
+        ),
+        ("providers:\n  - {name: a, type: x}\n  - {name: a, type: y}\n", r"declared twice"),
+        (
+            "cache:\n  ttl_second: 5\n",
+            r"templar.yaml:2:3: cache.ttl_second: unknown key 'ttl_second' \(did you mean 'ttl_seconds'\?\)",
+        ),
+        ("- a list\n", r"must be a mapping"),
+        ("merge: [unclosed\n", r"templar.yaml:2:1: invalid YAML"),
+    ],
+)
+def test_engine_config_errors_name_file_line_and_field(
+    write: WriteFile, config_dir: Path, settings: str, expected_error: str
+) -> None:
+    write("templar.yaml", settings)
+    with pytest.raises(ConfigurationError, match=expected_error):
+        TemplateEngine(config_dir)
+
+
+def test_a_template_with_no_valid_version_is_not_listed(write: WriteFile, config_dir: Path) -> None:
+    write("templates.yaml", "- template_id: bad\n  is_active: nope\n- template_id: fine\n")
+    engine = TemplateEngine(config_dir)
+    assert [t.template_id for t in engine.list_templates(active_only=False)] == ["fine"]
+    results = {r.template_id: r for r in engine.validate().results}
+    assert not results["bad"].is_valid and results["fine"].is_valid
