@@ -22,7 +22,10 @@ class KeyStyle(Protocol):
     ``max_number`` in another are the same field.
     """
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The style's name, as ``templates list --style NAME`` selects it."""
+        ...
 
     def to_canonical(self, key: str) -> str:
         """The snake_case name of ``key``; ``key`` unchanged if it is already canonical."""
@@ -57,13 +60,19 @@ class CamelCaseKeyStyle:
 
     ``overrides`` maps canonical names whose external spelling is irregular
     (``{"vm_types_on_demand": "vmTypesOnDemand"}`` is regular; an acronym is not).
+    ``aliases`` maps other spellings a file may use to canonical names, for keys that
+    were renamed or that another tool spells differently (``{"subnet_id": "subnet_ids"}``):
+    they are read, merged and validated as the canonical key, never written.
     """
 
     name: str = "camel"
     overrides: Mapping[str, str] = field(default_factory=dict)
+    aliases: Mapping[str, str] = field(default_factory=dict)
 
     def to_canonical(self, key: str) -> str:
         """See :meth:`KeyStyle.to_canonical`."""
+        if key in self.aliases:
+            return self.aliases[key]
         for canonical, external in self.overrides.items():
             if key == external:
                 return canonical
@@ -72,6 +81,15 @@ class CamelCaseKeyStyle:
     def to_external(self, key: str) -> str:
         """See :meth:`KeyStyle.to_external`."""
         return self.overrides.get(key) or snake_to_camel(key)
+
+    def spellings(self, key: str) -> list[str]:
+        """Every spelling of the canonical ``key`` this style reads, external first.
+
+        Editors' schemas (``templates schema --file``) offer the first and accept all.
+        """
+        names = [self.to_external(key), key, snake_to_camel(key)]
+        names += [alias for alias, canonical in self.aliases.items() if canonical == key]
+        return list(dict.fromkeys(n for n in names if self.to_canonical(n) == key))
 
     def export_template(self, template: TemplateDTO) -> dict[str, Any]:
         """Core fields and configuration, flat, in camelCase, empty values dropped."""

@@ -1,0 +1,429 @@
+"""The ``configuration`` of an ``aws`` template: the IBM HostFactory / ORB fields, validated.
+
+Field names are snake_case: the engine reads ``maxNumber``, ``max_number`` and ORB's
+internal spellings through :data:`templar_aws.keystyle.HOSTFACTORY` before this model
+sees them. Each field checks its own value; rules that relate several fields (an image
+or a launch template is required, ``iops`` only with io1/io2, ...) live in
+:mod:`templar_aws.rules` and are reported through the validation hook.
+"""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
+
+#: The AWS APIs a template can provision through (the core ``provider_api`` field).
+PROVIDER_APIS = ("EC2Fleet", "SpotFleet", "ASG", "RunInstances")
+#: Spot allocation strategies, in HostFactory's spelling.
+SPOT_ALLOCATION_STRATEGIES = (
+    "lowestPrice",
+    "diversified",
+    "capacityOptimized",
+    "capacityOptimizedPrioritized",
+    "priceCapacityOptimized",
+)
+#: On-demand allocation strategies, in HostFactory's spelling.
+ON_DEMAND_ALLOCATION_STRATEGIES = ("lowestPrice", "prioritized")
+#: Tag key prefixes AWS keeps for itself; an ``instanceTags`` key may not start with one.
+RESERVED_TAG_PREFIXES = ("aws:",)
+#: The HostFactory attributes every template must define, and the kind of each known one.
+REQUIRED_ATTRIBUTES = ("type", "ncpus", "nram")
+ATTRIBUTE_KINDS = {
+    "type": "String",
+    "ncpus": "Numeric",
+    "nram": "Numeric",
+    "ncores": "Numeric",
+    "rank": "Numeric",
+    "priceInfo": "String",
+}
+
+_HEX_ID = r"[0-9a-f]{8}(?:[0-9a-f]{9})?"
+_AMI_ID = re.compile(rf"^ami-{_HEX_ID}$")
+_SSM_PATH = re.compile(r"^/[A-Za-z0-9_.\-/]+$")
+_SUBNET_ID = re.compile(rf"^subnet-{_HEX_ID}$")
+_SECURITY_GROUP_ID = re.compile(rf"^sg-{_HEX_ID}$")
+_LAUNCH_TEMPLATE_ID = re.compile(rf"^lt-{_HEX_ID}$")
+_INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9-]+$")
+_IAM_NAME = re.compile(r"^[\w+=,.@-]{1,128}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]+$")
+_PROFILE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:instance-profile/[\w+=,.@/-]+$")
+
+
+def _fail(error_type: str, message: str, /, **context: Any) -> PydanticCustomError:
+    return PydanticCustomError(f"aws_{error_type}", message, context or None)
+
+
+def _reject_bool(value: Any) -> Any:
+    # pydantic reads true as 1 in lax mode; a boolean where a count belongs is a mistake.
+    if isinstance(value, bool):
+        raise _fail("int", "expected an integer, not a boolean")
+    return value
+
+
+def _matcher(pattern: re.Pattern[str], kind: str, what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if not pattern.match(value):
+            raise _fail(kind, f"not {what}")
+        return value
+
+    return AfterValidator(check)
+
+
+def _comma_list(value: Any) -> Any:
+    """``"a,b"`` and ``"a"`` become lists; lists are kept."""
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+def _spelling_key(value: str) -> str:
+    return value.replace("-", "").replace("_", "").lower()
+
+
+def _normalizer(choices: tuple[str, ...]) -> BeforeValidator:
+    """Accept ``lowestPrice``, ``lowest-price``, ``lowest_price`` and ``LOWEST_PRICE`` alike."""
+    table = {_spelling_key(choice): choice for choice in choices}
+
+    def normalize(value: Any) -> Any:
+        return table.get(_spelling_key(value), value) if isinstance(value, str) else value
+
+    return BeforeValidator(normalize)
+
+
+def _check_image_id(value: str) -> str:
+    if _AMI_ID.match(value) or _SSM_PATH.match(value):
+        return value
+    raise _fail(
+        "image_id",
+        "not an AMI id (ami- and 8 or 17 hex digits) or an SSM parameter path such as "
+        "/aws/service/ami-amazon-linux-latest/...",
+    )
+
+
+def _check_instance_types(value: str) -> str:
+    types = [part.strip() for part in value.split(",")]
+    for item in types:
+        if not _INSTANCE_TYPE.match(item):
+            raise _fail("instance_type", "'{value}' is not an EC2 instance type", value=item)
+    return ",".join(types)
+
+
+def _iam_checker(arn: re.Pattern[str], what: str) -> AfterValidator:
+    def check(value: str) -> str:
+        if arn.match(value) or (not value.startswith("arn:") and _IAM_NAME.match(value)):
+            return value
+        raise _fail("iam", f"not {what} ARN or name")
+
+    return AfterValidator(check)
+
+
+def _attribute_pair(value: Any) -> Any:
+    """``["Numeric", 4]`` -> ``["Numeric", "4"]``: HostFactory writes every value as text."""
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise _fail(
+            "attribute",
+            'an attribute is a [kind, value] pair such as ["Numeric", "4"], not {value}',
+            value=repr(value),
+        )
+    kind, raw = value
+    if kind not in ("String", "Numeric", "Boolean"):
+        raise _fail(
+            "attribute",
+            "attribute kind must be 'String', 'Numeric' or 'Boolean', not {kind}",
+            kind=repr(kind),
+        )
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise _fail(
+            "attribute", "attribute value must be text or a number, not {raw}", raw=repr(raw)
+        )
+    text = str(raw).strip()
+    if kind == "Numeric":
+        try:
+            Decimal(text)
+        except InvalidOperation:
+            raise _fail("attribute", "'{text}' is not a number", text=text) from None
+    elif kind == "Boolean" and text not in ("0", "1"):
+        raise _fail("attribute", "a Boolean attribute is '0' or '1', not '{text}'", text=text)
+    elif not text:
+        raise _fail("attribute", "attribute value is empty")
+    return [kind, text]
+
+
+def _check_attributes(attributes: dict[str, list[str]]) -> dict[str, list[str]]:
+    missing = [name for name in REQUIRED_ATTRIBUTES if name not in attributes]
+    if missing:
+        raise _fail(
+            "attributes",
+            "attributes must define {missing} (HostFactory matches demand on type, ncpus and nram)",
+            missing=", ".join(missing),
+        )
+    for name, (kind, _) in attributes.items():
+        expected = ATTRIBUTE_KINDS.get(name)
+        if expected is not None and kind != expected:
+            raise _fail(
+                "attributes",
+                "attribute '{name}' is {expected}, not {kind}",
+                name=name,
+                expected=expected,
+                kind=kind,
+            )
+    return attributes
+
+
+def _parse_tags(value: Any) -> Any:
+    """``"k=v;k2=v2"`` (HostFactory) or a mapping (ORB) -> a mapping of text to text."""
+    if isinstance(value, str):
+        tags: dict[str, str] = {}
+        for part in value.split(";"):
+            if not part.strip():
+                continue
+            key, sep, tag_value = part.partition("=")
+            key = key.strip()
+            if not sep:
+                raise _fail(
+                    "tags", "'{part}' is not key=value (write 'key1=value1;key2=value2')", part=part
+                )
+            if key in tags:
+                raise _fail("tags", "tag '{key}' is given twice", key=key)
+            tags[key] = tag_value.strip()
+        return tags
+    if isinstance(value, dict):
+        out: dict[str, Any] = {}
+        for key, tag_value in value.items():
+            if isinstance(tag_value, bool):
+                tag_value = "true" if tag_value else "false"
+            elif isinstance(tag_value, (int, float)):
+                tag_value = str(tag_value)
+            out[str(key)] = tag_value
+        return out
+    return value
+
+
+def _check_tags(tags: dict[str, str]) -> dict[str, str]:
+    for key, value in tags.items():
+        if not key:
+            raise _fail("tags", "a tag key is empty")
+        if len(key) > 128:
+            raise _fail("tags", "tag key '{key}' is longer than 128 characters", key=key)
+        if len(value) > 256:
+            raise _fail("tags", "the value of tag '{key}' is longer than 256 characters", key=key)
+        for prefix in RESERVED_TAG_PREFIXES:
+            if key.lower().startswith(prefix):
+                raise _fail(
+                    "tags",
+                    "tag key '{key}' uses the reserved prefix '{prefix}'",
+                    key=key,
+                    prefix=prefix,
+                )
+    return tags
+
+
+def _launch_template_version(value: Any) -> Any:
+    if isinstance(value, bool):
+        raise _fail("int", "expected a version number, '$Latest' or '$Default'")
+    if isinstance(value, str) and value.strip().isdigit():
+        return int(value)
+    return value
+
+
+Count = Annotated[int, BeforeValidator(_reject_bool)]
+InstanceType = Annotated[str, _matcher(_INSTANCE_TYPE, "instance_type", "an EC2 instance type")]
+Weight = Annotated[Count, Field(ge=1)]
+SubnetId = Annotated[str, _matcher(_SUBNET_ID, "subnet_id", "a subnet id (subnet-...)")]
+SecurityGroupId = Annotated[
+    str, _matcher(_SECURITY_GROUP_ID, "security_group_id", "a security group id (sg-...)")
+]
+
+
+AttributePair = Annotated[list[str], BeforeValidator(_attribute_pair)]
+HostFactoryAttributes = Annotated[dict[str, AttributePair], AfterValidator(_check_attributes)]
+InstanceTags = Annotated[dict[str, str], BeforeValidator(_parse_tags), AfterValidator(_check_tags)]
+
+
+class IntegerRange(BaseModel):
+    """A ``{min, max}`` range of attribute-based instance selection."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    min: Count = Field(ge=0, validation_alias=AliasChoices("min", "Min"))
+    max: Count | None = Field(default=None, ge=0, validation_alias=AliasChoices("max", "Max"))
+
+    @model_validator(mode="after")
+    def _ordered(self) -> IntegerRange:
+        if self.max is not None and self.max < self.min:
+            raise _fail("range", "max ({max}) is below min ({min})", max=self.max, min=self.min)
+        return self
+
+
+class InstanceRequirements(BaseModel):
+    """ORB's ``abisInstanceRequirements``: EC2 attribute-based instance type selection.
+
+    ``vcpu_count`` and ``memory_mib`` are required; every other key of the AWS
+    ``InstanceRequirements`` structure is passed through as written.
+    """
+
+    model_config = ConfigDict(extra="allow")
+
+    vcpu_count: IntegerRange = Field(
+        validation_alias=AliasChoices("vcpu_count", "vcpuCount", "VCpuCount")
+    )
+    memory_mib: IntegerRange = Field(
+        validation_alias=AliasChoices("memory_mib", "memoryMib", "MemoryMiB")
+    )
+
+
+class AwsConfiguration(BaseModel):
+    """The provider configuration of an ``aws`` template (IBM HostFactory / ORB fields)."""
+
+    model_config = ConfigDict(extra="forbid", title="AwsConfiguration")
+
+    max_number: Count = Field(
+        ge=-1, le=10000, description="Most hosts HostFactory may request from this template."
+    )
+    attributes: HostFactoryAttributes | None = Field(
+        default=None,
+        description="HostFactory attributes: type, ncpus, nram (required), ncores, rank, "
+        'priceInfo, each a ["String"|"Numeric", value] pair.',
+    )
+    image_id: Annotated[str, AfterValidator(_check_image_id)] | None = Field(
+        default=None, description="An AMI id (ami-...) or an SSM parameter path (/aws/service/...)."
+    )
+    subnet_ids: (
+        Annotated[list[SubnetId], BeforeValidator(_comma_list), Field(min_length=1)] | None
+    ) = Field(
+        default=None,
+        description="Subnets: one id, a comma-separated string or a list (subnetId or subnetIds).",
+    )
+    vm_type: Annotated[str, AfterValidator(_check_instance_types)] | None = Field(
+        default=None, description="The instance type (or comma-separated types)."
+    )
+    vm_types: dict[InstanceType, Weight] | None = Field(
+        default=None, description="Instance types and their weights (integers >= 1)."
+    )
+    vm_types_on_demand: dict[InstanceType, Weight] | None = Field(
+        default=None, description="Instance types and weights for the on-demand part."
+    )
+    vm_types_priority: dict[InstanceType, Annotated[Count, Field(ge=0)]] | None = Field(
+        default=None, description="Instance types and their priority (0 is the highest)."
+    )
+    price_type: (
+        Annotated[
+            Literal["ondemand", "spot", "heterogeneous"],
+            _normalizer(("ondemand", "spot", "heterogeneous")),
+        ]
+        | None
+    ) = Field(default=None, description="ondemand, spot, or heterogeneous (a mix).")
+    max_spot_price: Annotated[float, BeforeValidator(_reject_bool), Field(gt=0)] | None = Field(
+        default=None, description="Highest spot price per instance hour, in USD."
+    )
+    allocation_strategy: (
+        Annotated[
+            Literal[
+                "lowestPrice",
+                "diversified",
+                "capacityOptimized",
+                "capacityOptimizedPrioritized",
+                "priceCapacityOptimized",
+            ],
+            _normalizer(SPOT_ALLOCATION_STRATEGIES),
+        ]
+        | None
+    ) = Field(
+        default=None, description="Spot allocation strategy (camelCase, hyphenated or snake_case)."
+    )
+    allocation_strategy_on_demand: (
+        Annotated[
+            Literal["lowestPrice", "prioritized"], _normalizer(ON_DEMAND_ALLOCATION_STRATEGIES)
+        ]
+        | None
+    ) = Field(
+        default=None, description="On-demand allocation strategy: lowestPrice or prioritized."
+    )
+    percent_on_demand: Annotated[Count, Field(ge=0, le=100)] | None = Field(
+        default=None, description="Percentage of on-demand capacity in a heterogeneous template."
+    )
+    pools_count: Annotated[Count, Field(gt=0)] | None = Field(
+        default=None, description="Spot pools to spread over (lowestPrice strategy only)."
+    )
+    fleet_role: Annotated[str, _iam_checker(_ROLE_ARN, "an IAM role")] | None = Field(
+        default=None, description="The IAM role of the Spot Fleet (ARN or name)."
+    )
+    fleet_type: (
+        Annotated[
+            Literal["instant", "request", "maintain"],
+            _normalizer(("instant", "request", "maintain")),
+        ]
+        | None
+    ) = Field(default=None, description="instant, request or maintain (SpotFleet: no instant).")
+    spot_fleet_request_expiry: Annotated[Count, Field(gt=0)] | None = Field(
+        default=None, description="Minutes before an unfulfilled spot fleet request expires."
+    )
+    root_device_volume_size: Annotated[Count, Field(ge=1, le=16384)] | None = Field(
+        default=None, description="Root volume size in GiB (1..16384)."
+    )
+    volume_type: (
+        Annotated[
+            Literal["gp2", "gp3", "io1", "io2", "standard"],
+            _normalizer(("gp2", "gp3", "io1", "io2", "standard")),
+        ]
+        | None
+    ) = Field(default=None, description="Root volume type: gp2, gp3, io1, io2 or standard.")
+    iops: Annotated[Count, Field(ge=100, le=64000)] | None = Field(
+        default=None, description="Provisioned IOPS of the root volume (io1 and io2 only)."
+    )
+    instance_tags: InstanceTags | None = Field(
+        default=None, description="Tags of the instances: 'k=v;k2=v2' or a mapping."
+    )
+    key_name: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        default=None, description="The EC2 key pair name."
+    )
+    security_group_ids: (
+        Annotated[list[SecurityGroupId], BeforeValidator(_comma_list), Field(min_length=1)] | None
+    ) = Field(default=None, description="Security group ids (sg-...).")
+    instance_profile: Annotated[str, _iam_checker(_PROFILE_ARN, "an instance profile")] | None = (
+        Field(default=None, description="The IAM instance profile (ARN or name).")
+    )
+    user_data_script: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="User data script run at instance start."
+    )
+    launch_template_id: (
+        Annotated[
+            str,
+            _matcher(_LAUNCH_TEMPLATE_ID, "launch_template_id", "a launch template id (lt-...)"),
+        ]
+        | None
+    ) = Field(default=None, description="An EC2 launch template id (lt-...).")
+    launch_template_version: (
+        Annotated[
+            Annotated[Count, Field(ge=1)] | Literal["$Latest", "$Default"],
+            BeforeValidator(_launch_template_version),
+        ]
+        | None
+    ) = Field(default=None, description="Launch template version: a number, $Latest or $Default.")
+    abis_instance_requirements: InstanceRequirements | None = Field(
+        default=None, description="Attribute-based instance selection (vcpu_count, memory_mib)."
+    )
+    provider_api_spec: dict[str, Any] | None = Field(
+        default=None, description="ORB native spec: the AWS API request, inline (Jinja allowed)."
+    )
+    provider_api_spec_file: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="ORB native spec: a file holding the AWS API request."
+    )
+    launch_template_spec: dict[str, Any] | None = Field(
+        default=None, description="ORB native spec: launch template data, inline (Jinja allowed)."
+    )
+    launch_template_spec_file: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="ORB native spec: a file holding the launch template data."
+    )

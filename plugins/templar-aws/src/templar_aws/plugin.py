@@ -1,0 +1,42 @@
+"""The ``aws`` provider type, registered through the ``templar`` entry-point group.
+
+``pyproject.toml`` declares ``[project.entry-points.templar] aws = "templar_aws.plugin"``:
+installing this distribution is all it takes for every engine to load it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from templar import ProviderSpec, TemplateDTO, ValidationIssueDTO, hookimpl
+
+from templar_aws.configuration import AwsConfiguration
+from templar_aws.keystyle import HOSTFACTORY
+from templar_aws.rules import check_template, supported_features
+
+#: The ``aws`` provider type as this plugin registers it.
+AWS_PROVIDER = ProviderSpec(
+    name="aws",
+    configuration_model=AwsConfiguration,
+    # ORB's default: a template that names no price type asks for on-demand capacity.
+    defaults={"price_type": "ondemand"},
+    supported_features=supported_features,
+    key_style=HOSTFACTORY,
+    description="AWS EC2 templates in the IBM HostFactory / Open Resource Broker format.",
+)
+
+
+@hookimpl
+def templar_register_providers(register: Callable[[ProviderSpec], None]) -> None:
+    """Register the ``aws`` provider type."""
+    register(AWS_PROVIDER)
+
+
+@hookimpl
+def templar_validate_template(
+    template: TemplateDTO, provider: ProviderSpec
+) -> list[ValidationIssueDTO] | None:
+    """Cross-field rules of ``aws`` templates (see :mod:`templar_aws.rules`)."""
+    if provider.name != AWS_PROVIDER.name:
+        return None
+    return check_template(template)
