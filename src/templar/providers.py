@@ -145,6 +145,15 @@ class ProviderSpec:
             return list(self.supported_features(template))
         return list(self.supported_features)
 
+    _canonical_keys: dict[str, str] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
     def canonical_key(self, key: str) -> str:
-        """A configuration key in Templar's spelling."""
-        return self.key_style.to_canonical(key) if self.key_style else key
+        """A configuration key in Templar's spelling (memoised: called for every key)."""
+        if self.key_style is None:
+            return key
+        known = self._canonical_keys.get(key)
+        if known is None:
+            known = self._canonical_keys[key] = self.key_style.to_canonical(key)
+        return known

@@ -26,15 +26,18 @@ import orjson
 
 from templar.errors import TemplateParseError
 
-#: Anything rapidyaml's JSON emitter could read differently from a YAML 1.2 loader:
-#: tags, anchors and aliases, directives and document markers, and the plain scalars
-#: whose core-schema type it does not resolve. Over-matching only costs speed.
-_NEEDS_CAREFUL_READ = re.compile(
-    rb"[!&*]|^(?:---|\.\.\.|%)|\t"
-    rb"|(?:^|[\s\[{,:])(?:~|True|TRUE|False|FALSE|Null|NULL|<<"
-    rb"|[-+]?\.?(?:inf|Inf|INF|nan|NaN|NAN)|[-+]?0[0-9xXoObB_][\w.]*|\+[\w.]*|\d[\d.]*_[\w.]*)"
-    rb"(?=$|[\s,\]}:])",
-    re.MULTILINE,
+#: Source features rapidyaml's JSON emitter drops silently: tags, anchors and aliases,
+#: tabs, document markers and directives. Any of these sends a file the careful way.
+_CAREFUL_SOURCE = re.compile(rb"[!&*\t]")
+_CAREFUL_LINE_STARTS = (b"---", b"...", b"%")
+
+#: Plain scalars whose YAML 1.2 core-schema type rapidyaml does not resolve (``~``,
+#: ``True``, ``0x1F``, ``012``, ``.inf``, ...) come out of its JSON emitter as quoted
+#: strings; so do the same words written quoted. Finding one in the emitted JSON sends
+#: the file the careful way, which tells the two apart. Over-matching only costs speed.
+_AMBIGUOUS_JSON_STRING = re.compile(
+    r'"(?:~|True|TRUE|False|FALSE|Null|NULL|<<'
+    r'|[-+]?\.?(?:inf|Inf|INF|nan|NaN|NAN)|[-+]?0[0-9xXoObB_][^"]*|\+[^"]*)"'
 )
 
 #: An alias-expanded document larger than this many nodes is refused (billion laughs).
@@ -104,18 +107,37 @@ def _parse_json(path: Path, raw: bytes) -> Any:
 
 
 def _parse_yaml(path: Path, raw: bytes) -> Any:
-    if not _NEEDS_CAREFUL_READ.search(raw):
-        try:
-            with _native_stderr_silenced():
-                import ryml
-
-                tree = ryml.parse_in_arena(raw)
-            return orjson.loads(ryml.emit_json_malloc(tree, tree.root_id()))
-        except Exception:
-            # Anything rapidyaml rejects or emits as invalid JSON goes the careful way,
-            # which also produces the precise error message.
-            pass
+    fast = _parse_yaml_fast(raw)
+    if fast is not _CAREFUL:
+        return fast
     return _parse_yaml_carefully(path, raw)
+
+
+_CAREFUL = object()
+
+
+def _parse_yaml_fast(raw: bytes) -> Any:
+    """rapidyaml -> JSON -> orjson, or :data:`_CAREFUL` when the file needs the careful
+    reader: a feature the fast path drops, an ambiguous scalar, or any parse error
+    (the careful reader then produces the precise message)."""
+    if _CAREFUL_SOURCE.search(raw) or raw.startswith(_CAREFUL_LINE_STARTS):
+        return _CAREFUL
+    if any(b"\n" + marker in raw for marker in _CAREFUL_LINE_STARTS):
+        return _CAREFUL
+    import ryml
+
+    try:
+        with _native_stderr_silenced():
+            tree = ryml.parse_in_arena(raw)
+        emitted = ryml.emit_json_malloc(tree, tree.root_id())
+    except Exception:
+        return _CAREFUL
+    if _AMBIGUOUS_JSON_STRING.search(emitted):
+        return _CAREFUL
+    try:
+        return orjson.loads(emitted)
+    except orjson.JSONDecodeError:
+        return _CAREFUL
 
 
 @contextmanager
@@ -142,9 +164,22 @@ def _careful_loader() -> Any:
     from ruamel.yaml.constructor import SafeConstructor
 
     class _Constructor(SafeConstructor):
-        """YAML 1.2 safe constructor that keeps timestamps as the strings written."""
+        """Safe constructor held to the YAML 1.2 core schema where ruamel.yaml is more
+        lenient: timestamps stay the strings written, and ``1_000`` is a string."""
+
+        def construct_yaml_int(self, node: Any) -> Any:
+            if "_" in node.value:
+                return self.construct_scalar(node)
+            return super().construct_yaml_int(node)
+
+        def construct_yaml_float(self, node: Any) -> Any:
+            if "_" in node.value:
+                return self.construct_scalar(node)
+            return super().construct_yaml_float(node)
 
     _Constructor.add_constructor("tag:yaml.org,2002:timestamp", SafeConstructor.construct_yaml_str)
+    _Constructor.add_constructor("tag:yaml.org,2002:int", _Constructor.construct_yaml_int)
+    _Constructor.add_constructor("tag:yaml.org,2002:float", _Constructor.construct_yaml_float)
     yaml = YAML(typ="safe", pure=True)
     yaml.Constructor = _Constructor
     return yaml
