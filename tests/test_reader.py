@@ -66,7 +66,14 @@ def test_the_fast_path_is_taken_for_ordinary_files() -> None:
 
 @pytest.mark.parametrize(
     "document",
-    [b"a: !!str 1\n", b"a: &x 1\nb: *x\n", b"a: b\n---\nc: d\n", b"%YAML 1.2\n---\na: 1\n", b"nan: 1\n", b"a:\n\t- 1\n"],
+    [
+        b"a: !!str 1\n",
+        b"a: &x 1\nb: *x\n",
+        b"a: b\n---\nc: d\n",
+        b"%YAML 1.2\n---\na: 1\n",
+        b"nan: 1\n",
+        b"a:\n\t- 1\n",
+    ],
 )
 def test_features_the_fast_path_drops_go_the_careful_way(document: bytes) -> None:
     assert _parse_yaml_fast(document) is _CAREFUL
@@ -81,12 +88,33 @@ scalars = st.one_of(
     st.integers(min_value=-(2**53), max_value=2**53),
     st.floats(allow_nan=False, allow_infinity=True, width=64),
     plain_text,
-    st.sampled_from(["True", "~", "012", "0x1F", "nan", "1_000", "yes", "2024-01-01", "+5", ".inf", "-", "a: b", "#x"]),
+    st.sampled_from(
+        [
+            "True",
+            "~",
+            "012",
+            "0x1F",
+            "nan",
+            "1_000",
+            "yes",
+            "2024-01-01",
+            "+5",
+            ".inf",
+            "-",
+            "a: b",
+            "#x",
+        ]
+    ),
 )
-keys = st.one_of(st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True), st.sampled_from(["nan", "True", "on", "null"]))
+keys = st.one_of(
+    st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True),
+    st.sampled_from(["nan", "True", "on", "null"]),
+)
 documents = st.recursive(
     scalars,
-    lambda children: st.one_of(st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=4)),
+    lambda children: st.one_of(
+        st.lists(children, max_size=4), st.dictionaries(keys, children, max_size=4)
+    ),
     max_leaves=20,
 )
 
