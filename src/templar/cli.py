@@ -170,6 +170,13 @@ FORMAT = click.option(
     help="Only templates whose FIELD equals VALUE (dotted paths reach into configuration). Repeatable.",
 )
 @click.option("--all", "show_all", is_flag=True, help="Include inactive templates.")
+@click.option(
+    "--style",
+    metavar="NAME",
+    help='Print the document a provider\'s key style writes, {"templates": [...]}, such as '
+    "HostFactory's getAvailableTemplates with 'hostfactory'; JSON unless --format yaml. "
+    "Templates of providers without that style are left out.",
+)
 @FORMAT
 @click.pass_obj
 @handles_errors
@@ -179,6 +186,7 @@ def list_command(
     provider_type: str | None,
     filters: Sequence[str],
     show_all: bool,
+    style: str | None,
     output_format: str,
 ) -> None:
     """List effective templates."""
@@ -192,6 +200,9 @@ def list_command(
     templates = engine.search_templates(
         criteria, provider=provider, provider_type=provider_type, active_only=not show_all
     )
+    if style is not None:
+        _echo_styled(engine, templates, style, output_format)
+        return
     if output_format == "table":
         rows = [
             [
@@ -208,6 +219,42 @@ def list_command(
         _echo_table(["ID", "PROVIDER", "TYPE", "API", "NAME", "ACTIVE", "SOURCE (PRIORITY)"], rows)
         return
     _echo_data([t.model_dump(mode="json") for t in templates], output_format)
+
+
+def _echo_styled(
+    engine: TemplateEngine, templates: Sequence[TemplateDTO], style: str, output_format: str
+) -> None:
+    """``list --style``: each template as its provider's key style exports it."""
+    from templar.errors import did_you_mean
+
+    ctx = click.get_current_context()
+    if output_format == "table":
+        if ctx.get_parameter_source("output_format") is not click.core.ParameterSource.DEFAULT:
+            raise click.UsageError("--style prints a document: use --format json or yaml")
+        output_format = "json"
+    providers = engine.providers
+    styles = {spec.key_style.name for spec in providers.values() if spec.key_style is not None}
+    if style not in styles:
+        raise click.BadParameter(
+            f"no provider has the key style '{style}'{did_you_mean(style, styles)}; "
+            f"installed: {', '.join(sorted(styles)) or 'none'}",
+            param_hint="'--style'",
+        )
+    exported = []
+    left_out: dict[str, int] = {}
+    for template in templates:
+        spec = providers.get(template.provider_type)
+        key_style = spec.key_style if spec is not None else None
+        if key_style is None or key_style.name != style:
+            left_out[template.provider_type] = left_out.get(template.provider_type, 0) + 1
+            continue
+        exported.append(key_style.export_template(template))
+    if left_out:
+        counts = ", ".join(f"{n} {t}" for t, n in sorted(left_out.items()))
+        click.echo(
+            f"note: left out templates of providers without style '{style}': {counts}", err=True
+        )
+    _echo_data({"templates": exported}, output_format)
 
 
 @cli.command("show")
@@ -325,13 +372,20 @@ def plugins_command(obj: CliContext, output_format: str) -> None:
 @click.option(
     "--type", "provider_type", default="generic", show_default=True, help="Provider type."
 )
+@click.option(
+    "--file",
+    "file_shape",
+    is_flag=True,
+    help="Schema of a layer file as written (for editors: completion and checking of "
+    "awsprov_templates.yaml and friends) instead of one effective template.",
+)
 @click.pass_obj
 @handles_errors
-def schema_command(obj: CliContext, provider_type: str) -> None:
-    """Print the JSON Schema of a template of one provider type."""
+def schema_command(obj: CliContext, provider_type: str, file_shape: bool) -> None:
+    """Print the JSON Schema of a template of one provider type, or of its layer files."""
     from templar.errors import TemplarError, did_you_mean
     from templar.plugins import PluginHost
-    from templar.schema import template_schema
+    from templar.schema import layer_file_schema, template_schema
 
     providers = PluginHost().providers
     entry = providers.get(provider_type)
@@ -341,7 +395,8 @@ def schema_command(obj: CliContext, provider_type: str) -> None:
             f"installed: {', '.join(sorted(providers))}",
             provider_type=provider_type,
         )
-    click.echo(json.dumps(template_schema(entry.spec), indent=2))
+    schema = layer_file_schema(entry.spec) if file_shape else template_schema(entry.spec)
+    click.echo(json.dumps(schema, indent=2))
 
 
 # -- output helpers -------------------------------------------------------------------

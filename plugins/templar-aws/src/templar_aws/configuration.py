@@ -81,6 +81,11 @@ def _matcher(pattern: re.Pattern[str], kind: str, what: str) -> AfterValidator:
     return AfterValidator(check)
 
 
+def _pattern(pattern: re.Pattern[str]) -> Any:
+    """The pattern in the JSON Schema too, so that editors check it as you type."""
+    return Field(json_schema_extra={"pattern": pattern.pattern})
+
+
 def _comma_list(value: Any) -> Any:
     """``"a,b"`` and ``"a"`` become lists; lists are kept."""
     if isinstance(value, str):
@@ -239,17 +244,56 @@ def _launch_template_version(value: Any) -> Any:
 
 
 Count = Annotated[int, BeforeValidator(_reject_bool)]
-InstanceType = Annotated[str, _matcher(_INSTANCE_TYPE, "instance_type", "an EC2 instance type")]
+InstanceType = Annotated[
+    str, _matcher(_INSTANCE_TYPE, "instance_type", "an EC2 instance type"), _pattern(_INSTANCE_TYPE)
+]
 Weight = Annotated[Count, Field(ge=1)]
-SubnetId = Annotated[str, _matcher(_SUBNET_ID, "subnet_id", "a subnet id (subnet-...)")]
+SubnetId = Annotated[
+    str,
+    _matcher(_SUBNET_ID, "subnet_id", "a subnet id (subnet- and 8 or 17 hex digits)"),
+    _pattern(_SUBNET_ID),
+]
 SecurityGroupId = Annotated[
-    str, _matcher(_SECURITY_GROUP_ID, "security_group_id", "a security group id (sg-...)")
+    str,
+    _matcher(
+        _SECURITY_GROUP_ID, "security_group_id", "a security group id (sg- and 8 or 17 hex digits)"
+    ),
+    _pattern(_SECURITY_GROUP_ID),
+]
+LaunchTemplateId = Annotated[
+    str,
+    _matcher(
+        _LAUNCH_TEMPLATE_ID,
+        "launch_template_id",
+        "a launch template id (lt- and 8 or 17 hex digits)",
+    ),
+    _pattern(_LAUNCH_TEMPLATE_ID),
+]
+SubnetIds = Annotated[
+    list[SubnetId],
+    BeforeValidator(_comma_list, json_schema_input_type=str | list[SubnetId]),
+    Field(min_length=1),
+]
+SecurityGroupIds = Annotated[
+    list[SecurityGroupId],
+    BeforeValidator(_comma_list, json_schema_input_type=str | list[SecurityGroupId]),
+    Field(min_length=1),
 ]
 
 
-AttributePair = Annotated[list[str], BeforeValidator(_attribute_pair)]
+AttributePair = Annotated[
+    list[str],
+    BeforeValidator(
+        _attribute_pair,
+        json_schema_input_type=tuple[Literal["String", "Numeric", "Boolean"], str | int | float],
+    ),
+]
 HostFactoryAttributes = Annotated[dict[str, AttributePair], AfterValidator(_check_attributes)]
-InstanceTags = Annotated[dict[str, str], BeforeValidator(_parse_tags), AfterValidator(_check_tags)]
+InstanceTags = Annotated[
+    dict[str, str],
+    BeforeValidator(_parse_tags, json_schema_input_type=str | dict[str, str | int | float | bool]),
+    AfterValidator(_check_tags),
+]
 
 
 class IntegerRange(BaseModel):
@@ -300,9 +344,7 @@ class AwsConfiguration(BaseModel):
     image_id: Annotated[str, AfterValidator(_check_image_id)] | None = Field(
         default=None, description="An AMI id (ami-...) or an SSM parameter path (/aws/service/...)."
     )
-    subnet_ids: (
-        Annotated[list[SubnetId], BeforeValidator(_comma_list), Field(min_length=1)] | None
-    ) = Field(
+    subnet_ids: SubnetIds | None = Field(
         default=None,
         description="Subnets: one id, a comma-separated string or a list (subnetId or subnetIds).",
     )
@@ -389,22 +431,18 @@ class AwsConfiguration(BaseModel):
     key_name: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
         default=None, description="The EC2 key pair name."
     )
-    security_group_ids: (
-        Annotated[list[SecurityGroupId], BeforeValidator(_comma_list), Field(min_length=1)] | None
-    ) = Field(default=None, description="Security group ids (sg-...).")
+    security_group_ids: SecurityGroupIds | None = Field(
+        default=None, description="Security group ids (sg-...)."
+    )
     instance_profile: Annotated[str, _iam_checker(_PROFILE_ARN, "an instance profile")] | None = (
         Field(default=None, description="The IAM instance profile (ARN or name).")
     )
     user_data_script: Annotated[str, Field(min_length=1)] | None = Field(
         default=None, description="User data script run at instance start."
     )
-    launch_template_id: (
-        Annotated[
-            str,
-            _matcher(_LAUNCH_TEMPLATE_ID, "launch_template_id", "a launch template id (lt-...)"),
-        ]
-        | None
-    ) = Field(default=None, description="An EC2 launch template id (lt-...).")
+    launch_template_id: LaunchTemplateId | None = Field(
+        default=None, description="An EC2 launch template id (lt-...)."
+    )
     launch_template_version: (
         Annotated[
             Annotated[Count, Field(ge=1)] | Literal["$Latest", "$Default"],

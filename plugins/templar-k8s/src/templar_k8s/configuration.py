@@ -160,10 +160,18 @@ def _check_env_name(name: str) -> str:
 
 
 Count = Annotated[int, BeforeValidator(_reject_bool)]
-Quantity = Annotated[str, BeforeValidator(_quantity)]
+Quantity = Annotated[str, BeforeValidator(_quantity, json_schema_input_type=str | int | float)]
 LabelKey = Annotated[str, AfterValidator(_check_label_key)]
 LabelValue = Annotated[str, AfterValidator(_check_label_value)]
 EnvName = Annotated[str, AfterValidator(_check_env_name)]
+
+Env = Annotated[
+    dict[EnvName, str],
+    BeforeValidator(
+        _env_mapping,
+        json_schema_input_type=dict[str, str | int | float | bool] | list[dict[str, str]],
+    ),
+]
 
 
 class Resources(BaseModel):
@@ -195,7 +203,7 @@ class K8sConfiguration(BaseModel):
     )
     command: list[str] | None = Field(default=None, description="Entrypoint, as a list.")
     args: list[str] | None = Field(default=None, description="Arguments to the entrypoint.")
-    env: Annotated[dict[EnvName, str], BeforeValidator(_env_mapping)] | None = Field(
+    env: Env | None = Field(
         default=None, description="Environment: {NAME: value} or [{name, value}]."
     )
     node_selector: dict[LabelKey, LabelValue] | None = Field(
