@@ -624,8 +624,13 @@ class TemplateEngine:
         versions: list[TemplateVersion],
         issues: list[ValidationIssueDTO],
     ) -> list[str]:
+        failures: list[tuple[str, Exception]] = []
         for plugin, found in self.plugins.call_each(
-            "templar_validate_template", template=dto, provider=spec, instance=instance.name
+            "templar_validate_template",
+            failures,
+            template=dto,
+            provider=spec,
+            instance=instance.name,
         ):
             for issue in found or ():
                 if not isinstance(issue, ValidationIssueDTO):
@@ -636,6 +641,19 @@ class TemplateEngine:
                     issue.code, issue.message, path, issue.severity, instance, template_id, versions
                 )
                 issues.append(located.model_copy(update={"field": issue.field}))
+        for plugin, error in failures:
+            issues.append(
+                self._issue(
+                    "plugin-error",
+                    f"plugin '{plugin}' raised in templar_validate_template: "
+                    f"{type(error).__name__}: {error}",
+                    (),
+                    Severity.ERROR,
+                    instance,
+                    template_id,
+                    versions,
+                )
+            )
         try:
             return spec.features_for(dto)
         except Exception as e:

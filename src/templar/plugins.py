@@ -145,18 +145,30 @@ class PluginHost:
             version = ep.dist.version if ep.dist is not None else None
             self._add(plugin, ep.name, start, version=version, builtin=False)
 
-    def call_each(self, hook_name: str, **kwargs: Any) -> Iterator[tuple[str, Any]]:
-        """Call every implementation of a hook on its own, so one failing plugin is
-        reported and skipped instead of aborting the others. Yields (plugin, result)."""
+    def call_each(
+        self,
+        hook_name: str,
+        errors: list[tuple[str, Exception]] | None = None,
+        **kwargs: Any,
+    ) -> Iterator[tuple[str, Any]]:
+        """Call every implementation of a hook on its own, in registration order, so one
+        failing plugin is reported and skipped instead of aborting the others.
+
+        Yields (plugin name, result). An exception is a plugin failure, or, when
+        ``errors`` is given, appended to it as (plugin name, exception) instead.
+        """
         caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in caller.get_hookimpls():
             args = {k: kwargs[k] for k in impl.argnames if k in kwargs}
             try:
                 result = impl.function(**args)
             except PluginError:
                 raise
             except Exception as e:
-                self.fail(impl.plugin_name, f"raised in {hook_name}", e)
+                if errors is None:
+                    self.fail(impl.plugin_name, f"raised in {hook_name}", e)
+                else:
+                    errors.append((impl.plugin_name, e))
                 continue
             yield impl.plugin_name, result
 
@@ -197,7 +209,7 @@ class PluginHost:
                 info.registered.append(name)
 
         caller = getattr(self.pm.hook, hook_name)
-        for impl in reversed(caller.get_hookimpls()):
+        for impl in caller.get_hookimpls():
             current[:] = [impl.plugin_name]
             try:
                 impl.function(register=register)

@@ -1,0 +1,46 @@
+"""Every hookspec is documented like pytest's, and exercised by some test."""
+
+from __future__ import annotations
+
+import inspect
+from pathlib import Path
+
+import pytest
+
+from templar import hookspecs
+
+ROOT = Path(__file__).resolve().parents[1]
+TEST_SOURCES = [
+    *ROOT.joinpath("tests").rglob("*.py"),
+    *ROOT.joinpath("plugins").glob("*/tests/**/*.py"),
+    *ROOT.joinpath("plugins").glob("*/src/**/*.py"),
+]
+
+
+@pytest.mark.parametrize("name", hookspecs.hook_names())
+def test_every_hookspec_has_a_full_docstring(name: str) -> None:
+    doc = inspect.getdoc(getattr(hookspecs, name)) or ""
+    first_line = doc.splitlines()[0] if doc else ""
+    assert first_line.endswith("."), f"{name}: docstring must open with a sentence"
+    for parameter in inspect.signature(getattr(hookspecs, name)).parameters:
+        assert f":param {parameter}:" in doc, f"{name}: parameter {parameter} is not documented"
+    assert "return" in doc.lower(), f"{name}: the docstring must say what the return value means"
+
+
+@pytest.mark.parametrize("name", hookspecs.hook_names())
+def test_every_hookspec_is_implemented_in_a_test_or_a_bundled_plugin(name: str) -> None:
+    this_file = Path(__file__).resolve()
+    users = [
+        p for p in TEST_SOURCES if p.resolve() != this_file and f"def {name}(" in p.read_text()
+    ]
+    assert users, f"no test implements {name}"
+
+
+def test_the_hook_list_is_complete() -> None:
+    assert set(hookspecs.hook_names()) == {
+        "templar_register_providers",
+        "templar_register_storage",
+        "templar_validate_template",
+        "templar_on_change",
+        "templar_register_commands",
+    }
