@@ -66,9 +66,34 @@ class EngineState:
 
     instances: list[ProviderInstance] = field(default_factory=list)
     templates: dict[str, dict[str, TemplateDTO]] = field(default_factory=dict)
-    results: list[TemplateValidationResultDTO] = field(default_factory=list)
     file_issues: list[ValidationIssueDTO] = field(default_factory=list)
     versions: dict[tuple[str, str], list[TemplateVersion]] = field(default_factory=dict)
+    validated_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    #: (template id, instance, type, issues, supported features), one per template;
+    #: the result DTOs are built from these only when someone asks (most loads don't).
+    verdicts: list[tuple[str, ProviderInstance, list[ValidationIssueDTO], list[str]]] = field(
+        default_factory=list
+    )
+    _results: list[TemplateValidationResultDTO] | None = None
+
+    @property
+    def results(self) -> list[TemplateValidationResultDTO]:
+        """One validation result per template."""
+        if self._results is None or len(self._results) != len(self.verdicts):
+            self._results = [
+                TemplateValidationResultDTO.model_construct(
+                    validation_time=self.validated_at,
+                    template_id=template_id,
+                    provider_instance=instance.name,
+                    provider_type=instance.type,
+                    is_valid=not any(i.severity is Severity.ERROR for i in issues),
+                    errors=[i for i in issues if i.severity is Severity.ERROR],
+                    warnings=[i for i in issues if i.severity is not Severity.ERROR],
+                    supported_features=features,
+                )
+                for template_id, instance, issues, features in self.verdicts
+            ]
+        return self._results
 
 
 class TemplateEngine:
@@ -103,7 +128,6 @@ class TemplateEngine:
         self._storage: StorageBackend | None = None
         self._state: EngineState | None = None
         self._settings_positions: PositionIndex | None = None
-        self._validated_at = datetime.now(UTC)
 
     @classmethod
     def from_settings(
@@ -293,7 +317,6 @@ class TemplateEngine:
     # -- loading ----------------------------------------------------------------------
 
     def _load(self) -> EngineState:
-        self._validated_at = datetime.now(UTC)
         with gc_paused():
             storage = self.storage
             layers = [storage.read(source) for source in storage.list_sources()]
@@ -319,8 +342,8 @@ class TemplateEngine:
             templates: dict[str, TemplateDTO] = {}
             for template_id, template_versions in versions.items():
                 state.versions[(instance.name, template_id)] = template_versions
-                dto, result = self._validate(instance, spec, template_id, template_versions)
-                state.results.append(result)
+                dto, verdict = self._validate(instance, spec, template_id, template_versions)
+                state.verdicts.append(verdict)
                 if dto is not None:
                     templates[template_id] = dto
             state.templates[instance.name] = templates
@@ -542,7 +565,9 @@ class TemplateEngine:
         spec: ProviderSpec,
         template_id: str,
         versions: list[TemplateVersion],
-    ) -> tuple[TemplateDTO | None, TemplateValidationResultDTO]:
+    ) -> tuple[
+        TemplateDTO | None, tuple[str, ProviderInstance, list[ValidationIssueDTO], list[str]]
+    ]:
         mode = self.settings.merge
         merged = merge_versions(versions, mode)
         issues: list[ValidationIssueDTO] = []
@@ -600,20 +625,10 @@ class TemplateEngine:
         features: list[str] = []
         if dto is not None:
             features = self._plugin_checks(dto, spec, instance, template_id, versions, issues)
-        errors = [i for i in issues if i.severity is Severity.ERROR]
-        warnings = [i for i in issues if i.severity is not Severity.ERROR]
-        # Every field is built here from validated parts: skip re-validating them.
-        result = TemplateValidationResultDTO.model_construct(
-            validation_time=self._validated_at,
-            template_id=template_id,
-            provider_instance=instance.name,
-            provider_type=instance.type,
-            is_valid=not errors,
-            errors=errors,
-            warnings=warnings,
-            supported_features=features,
-        )
-        return (dto if not errors else None), result
+        verdict = (template_id, instance, issues, features)
+        if any(i.severity is Severity.ERROR for i in issues):
+            dto = None
+        return dto, verdict
 
     def _plugin_checks(
         self,
@@ -624,6 +639,8 @@ class TemplateEngine:
         versions: list[TemplateVersion],
         issues: list[ValidationIssueDTO],
     ) -> list[str]:
+        if not self.plugins.pm.hook.templar_validate_template.get_hookimpls():
+            return spec.features_for(dto) if spec.supported_features else []
         failures: list[tuple[str, Exception]] = []
         for plugin, found in self.plugins.call_each(
             "templar_validate_template",

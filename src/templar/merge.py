@@ -22,6 +22,8 @@ from templar.providers import ProviderSpec
 from templar.storage import LayerSource
 
 MERGE_KEY = "_merge"
+#: every spelling of a core field -> its canonical name
+_CORE_NAMES = {**{name: name for name in CORE_FIELDS}, **CORE_FIELD_ALIASES}
 FieldPath = tuple[Any, ...]
 
 
@@ -39,7 +41,7 @@ class LayerRef:
         return self.source.location if self.source else None
 
 
-@dataclass
+@dataclass(slots=True)
 class TemplateVersion:
     """One layer's contribution to one template, in canonical form."""
 
@@ -84,7 +86,7 @@ def normalize(
             if key == MERGE_KEY:
                 replace = value == "replace"
             continue
-        core = CORE_FIELD_ALIASES.get(key, key)
+        core = _CORE_NAMES.get(key)
         if core == "configuration" and type(value) is dict:
             if provider.key_style is None:
                 configuration.update(value)  # written where it belongs: no origin to record
@@ -94,7 +96,7 @@ def normalize(
                 configuration[name] = sub_value
                 if name != sub_key:
                     origins[("configuration", name)] = ("configuration", sub_key)
-        elif core in CORE_FIELDS:
+        elif core is not None:
             canonical[core] = value
             if core != key:
                 origins[(core,)] = (key,)
@@ -150,12 +152,15 @@ def without_nulls(data: dict[str, Any]) -> dict[str, Any]:
 
 
 def effective_versions(versions: Sequence[TemplateVersion], mode: str) -> list[TemplateVersion]:
-    """The versions that take part in the merge, lowest priority first.
+    """The versions that take part in the merge, lowest priority first. ``versions``
+    must already run from the lowest priority to the highest, as the engine builds them.
 
     With ``merge: replace`` (engine-wide) or ``_merge: replace`` (one template), the
     highest such file layer replaces every lower *file* layer; the defaults layers of
     the engine config and plugins still apply beneath it.
     """
+    if mode != "replace" and not any(v.replace for v in versions):
+        return list(versions)
     ordered = sorted(versions, key=lambda v: -v.layer.kind)
     files = [v for v in ordered if v.layer.kind <= LayerKind.SHARED]
     replacing = [v for v in files if v.replace or mode == "replace"]

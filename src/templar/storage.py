@@ -46,7 +46,7 @@ class LayerSource:
         return f"<{self.kind.label}{scope} layer {self.location}>"
 
 
-@dataclass
+@dataclass(slots=True)
 class RawTemplate:
     """One template as written in one layer, before merging."""
 
