@@ -272,3 +272,9 @@ def test_the_real_console_script_and_python_m(layered: Path) -> None:
         and done.stderr.startswith("error: ")
         and "Traceback" not in done.stderr
     )
+
+
+def test_an_empty_config_dir_is_a_warning(config_dir: Path) -> None:
+    code, out, _ = run("--config-dir", str(config_dir), "validate")
+    assert code == 0 and "warning no-templates no template files found" in out
+    assert run("--config-dir", str(config_dir), "validate", "--strict")[0] == 1

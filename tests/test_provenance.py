@@ -90,3 +90,25 @@ def test_validation_issues_point_at_the_layer_that_set_the_bad_value(
         3,
         14,
     )
+
+
+def test_a_field_removed_by_null_is_explained(write: WriteFile, config_dir: Path) -> None:
+    write("templates.yaml", "- template_id: t\n  configuration:\n    cpu: 2\n    mem: 4\n")
+    write("genericinst_templates.yaml", "- template_id: t\n  cpu: null\n")
+    engine = TemplateEngine(config_dir)
+    assert engine.get_template("t").configuration == {"mem": 4}  # type: ignore[union-attr]
+    cpu = fields(engine.explain("t"))["configuration.cpu"]
+    assert cpu.unset and cpu.value is None  # type: ignore[attr-defined]
+    assert (cpu.source.layer, cpu.source.line) == ("instance", 2)  # type: ignore[attr-defined]
+    assert [(s.value, s.line) for s in cpu.shadowed] == [(2, 3)]  # type: ignore[attr-defined]
+    assert not fields(engine.explain("t"))["configuration.mem"].unset  # type: ignore[attr-defined]
+
+
+def test_explain_an_unknown_template(config_dir: Path, write: WriteFile) -> None:
+    import pytest
+
+    from templar import TemplateNotFoundError
+
+    write("templates.yaml", [{"template_id": "t"}])
+    with pytest.raises(TemplateNotFoundError, match="no template 'x'"):
+        TemplateEngine(config_dir).explain("x")

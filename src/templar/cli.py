@@ -459,10 +459,12 @@ def _echo_explanation(explanation: TemplateExplanation) -> None:
         )
     click.echo("fields:")
     for field in explanation.fields:
-        click.echo(
-            f"  {field.field} = {json.dumps(field.value, default=str)}"
-            f"    <- {field.source.layer} {_where(field.source.file, field.source.line, field.source.column)}"
-        )
+        where = _where(field.source.file, field.source.line, field.source.column)
+        if field.unset:
+            click.echo(f"  {field.field} unset by null    <- {field.source.layer} {where}")
+        else:
+            value = json.dumps(field.value, default=str)
+            click.echo(f"  {field.field} = {value}    <- {field.source.layer} {where}")
         for old in field.shadowed:
             click.echo(
                 f"      shadows {json.dumps(old.value, default=str)} from {old.layer} "

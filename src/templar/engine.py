@@ -22,6 +22,7 @@ from templar.merge import (
     explain_versions,
     merge_versions,
     normalize,
+    value_at,
     winning_version,
 )
 from templar.models import (
@@ -235,7 +236,7 @@ class TemplateEngine:
             names = ", ".join(name for name, _ in found)
             raise TemplarError(
                 f"template '{template_id}' exists in several provider instances ({names}); "
-                "choose one with provider=",
+                "choose one with provider= (--provider on the command line)",
                 template_id=template_id,
             )
         return found[0][1] if found else None
@@ -287,7 +288,7 @@ class TemplateEngine:
             names = ", ".join(k[0] for k in keys)
             raise TemplarError(
                 f"template '{template_id}' exists in several provider instances ({names}); "
-                "choose one with provider=",
+                "choose one with provider= (--provider on the command line)",
                 template_id=template_id,
             )
         instance = next(i for i in state.instances if i.name == keys[0][0])
@@ -302,6 +303,7 @@ class TemplateEngine:
                     value=value,
                     source=self._location(winner, path, value),
                     shadowed=[self._location(v, path, old) for v, old in shadowed],
+                    unset=value is None and value_at(winner.body, path) is None,
                 )
             )
         layers = [self._location(v, (), None) for v in sorted(versions, key=lambda v: v.layer.kind)]
@@ -326,6 +328,16 @@ class TemplateEngine:
         state = EngineState()
         for layer in layers:
             state.file_issues.extend(layer.issues)
+        if not layers:
+            state.file_issues.append(
+                ValidationIssueDTO(
+                    code="no-templates",
+                    severity=Severity.WARNING,
+                    message=f"no template files found in {self.config_dir} (expected names "
+                    "such as templates.yaml, {type}prov_templates.yaml; see the user guide)",
+                    file=str(self.config_dir),
+                )
+            )
         providers = self.providers
         state.instances = self._instances(layers, state)
         by_kind: dict[tuple[LayerKind, str | None], list[RawLayer]] = defaultdict(list)

@@ -222,16 +222,28 @@ def explain_versions(
     versions: Sequence[TemplateVersion], mode: str = "deep"
 ) -> list[tuple[FieldPath, Any, TemplateVersion, list[tuple[TemplateVersion, Any]]]]:
     """For each leaf of the merged template: its value, the winning version, and the
-    versions it shadowed with their values (highest first)."""
+    versions it shadowed with their values (highest first).
+
+    A field an explicit ``null`` removed is listed too, with the value ``None`` and
+    the unsetting version as the winner, so "why is it missing?" has an answer.
+    """
     merged = merge_versions(versions, mode)
     ordered = sorted(versions, key=lambda v: v.layer.kind)
-    used = {id(v) for v in effective_versions(versions, mode)}
+    effective = effective_versions(versions, mode)
+    used = {id(v) for v in effective}
+    paths = list(leaf_paths(merged))
+    for version in effective:
+        for path in leaf_paths(version.body):
+            if value_at(version.body, path) is None and value_at(merged, path) is _MISSING:
+                if path not in paths:
+                    paths.append(path)
     out = []
-    for path in leaf_paths(merged):
+    for path in paths:
         writers = [v for v in ordered if defines(v, path)]
         winner = next((v for v in writers if id(v) in used), writers[0] if writers else None)
         if winner is None:
             continue
+        value = value_at(merged, path)
         shadowed = [(v, value_at(v.body, path)) for v in writers if v is not winner]
-        out.append((path, value_at(merged, path), winner, shadowed))
+        out.append((path, None if value is _MISSING else value, winner, shadowed))
     return out

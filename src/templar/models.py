@@ -173,6 +173,9 @@ class FieldProvenance(BaseModel):
     value: Any = None
     source: SourceLocation
     shadowed: list[SourceLocation] = Field(default_factory=list)
+    unset: bool = Field(
+        default=False, description="An explicit null in the source layer removed the field."
+    )
 
 
 class TemplateExplanation(BaseModel):
