@@ -24,8 +24,12 @@ Fixtures:
 ``templar_engine``
     A fresh :class:`~templar.TemplateEngine` on the config directory with
     ``templar_plugins`` registered and entry points *not* loaded, so the test sees the
-    built-ins and your plugin only, whatever else is installed. Loading is lazy: write
-    the files first, then query (or call ``reload()``).
+    built-ins and your plugin only, whatever else is installed. Template files are
+    read on the first query (write them first, or call ``reload()``); the engine config
+    ``templar.yaml`` is read when the engine is created.
+``templar_engine_factory``
+    ``templar_engine_factory(settings=None)`` creates such an engine when called: write
+    ``templar.yaml`` first, then call it. Settings may also be passed as a mapping.
 ``templar_cli``
     ``templar_cli(*args, entry_points=None)`` runs the ``templates`` command line in
     process on the config directory and returns click's ``Result``. The CLI loads
@@ -56,6 +60,7 @@ if TYPE_CHECKING:
 
 WriteLayer = Callable[[str, Any], Path]
 RunCli = Callable[..., "Result"]
+EngineFactory = Callable[..., "TemplateEngine"]
 
 
 def write_layer(config_dir: str | os.PathLike[str], name: str, content: Any) -> Path:
@@ -140,15 +145,33 @@ def templar_write(templar_config_dir: Path) -> WriteLayer:
 
 
 @pytest.fixture
-def templar_engine(
+def templar_engine_factory(
     templar_config_dir: Path, templar_plugins: Sequence[object]
-) -> Iterator[TemplateEngine]:
-    """A fresh engine on the config directory with ``templar_plugins`` registered."""
-    engine = make_engine(templar_config_dir)
-    names = [engine.register_plugin(plugin) for plugin in templar_plugins]
-    yield engine
-    for name in names:
-        engine.unregister_plugin(name)
+) -> Iterator[EngineFactory]:
+    """``templar_engine_factory(settings=None)``: a new engine on the config directory
+    with ``templar_plugins`` registered, created when called, so that it reads the
+    ``templar.yaml`` the test wrote first."""
+    created: list[tuple[TemplateEngine, list[str]]] = []
+
+    def factory(settings: EngineSettings | dict[str, Any] | None = None) -> TemplateEngine:
+        engine = make_engine(templar_config_dir, settings=settings)
+        created.append((engine, [engine.register_plugin(p) for p in templar_plugins]))
+        return engine
+
+    yield factory
+    for engine, names in created:
+        for name in names:
+            engine.unregister_plugin(name)
+
+
+@pytest.fixture
+def templar_engine(templar_engine_factory: EngineFactory) -> TemplateEngine:
+    """A fresh engine on the config directory with ``templar_plugins`` registered.
+
+    The engine config (``templar.yaml``) is read when the engine is created, so a test
+    that writes one uses ``templar_engine_factory`` instead.
+    """
+    return templar_engine_factory()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    PlainValidator,
     model_validator,
 )
 from pydantic_core import PydanticCustomError
@@ -235,12 +236,16 @@ def _check_tags(tags: dict[str, str]) -> dict[str, str]:
     return tags
 
 
-def _launch_template_version(value: Any) -> Any:
-    if isinstance(value, bool):
-        raise _fail("int", "expected a version number, '$Latest' or '$Default'")
+def _launch_template_version(value: Any) -> int | str:
     if isinstance(value, str) and value.strip().isdigit():
-        return int(value)
-    return value
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 1:
+            raise _fail("launch_template_version", "a launch template version is 1 or more")
+        return value
+    if value in ("$Latest", "$Default"):
+        return str(value)
+    raise _fail("launch_template_version", "expected a version number, '$Latest' or '$Default'")
 
 
 Count = Annotated[int, BeforeValidator(_reject_bool)]
@@ -268,6 +273,13 @@ LaunchTemplateId = Annotated[
         "a launch template id (lt- and 8 or 17 hex digits)",
     ),
     _pattern(_LAUNCH_TEMPLATE_ID),
+]
+LaunchTemplateVersion = Annotated[
+    int | str,
+    PlainValidator(
+        _launch_template_version,
+        json_schema_input_type=Annotated[int, Field(ge=1)] | Literal["$Latest", "$Default"],
+    ),
 ]
 SubnetIds = Annotated[
     list[SubnetId],
@@ -443,13 +455,9 @@ class AwsConfiguration(BaseModel):
     launch_template_id: LaunchTemplateId | None = Field(
         default=None, description="An EC2 launch template id (lt-...)."
     )
-    launch_template_version: (
-        Annotated[
-            Annotated[Count, Field(ge=1)] | Literal["$Latest", "$Default"],
-            BeforeValidator(_launch_template_version),
-        ]
-        | None
-    ) = Field(default=None, description="Launch template version: a number, $Latest or $Default.")
+    launch_template_version: LaunchTemplateVersion | None = Field(
+        default=None, description="Launch template version: a number, $Latest or $Default."
+    )
     abis_instance_requirements: InstanceRequirements | None = Field(
         default=None, description="Attribute-based instance selection (vcpu_count, memory_mib)."
     )
