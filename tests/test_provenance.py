@@ -112,3 +112,16 @@ def test_explain_an_unknown_template(config_dir: Path, write: WriteFile) -> None
     write("templates.yaml", [{"template_id": "t"}])
     with pytest.raises(TemplateNotFoundError, match="no template 'x'"):
         TemplateEngine(config_dir).explain("x")
+
+
+def test_report_and_explanation_are_convenient_to_read(write: WriteFile, config_dir: Path) -> None:
+    write("templates.yaml", [{"template_id": "a", "configuration": {"x": 1}}, {"template_id": "b"}])
+    engine = TemplateEngine(config_dir)
+    report = engine.validate()
+    assert [r.template_id for r in report] == ["a", "b"] and len(report) == 2 and report[1].is_valid
+    explanation = engine.explain("a")
+    assert explanation["configuration.x"].value == 1
+    import pytest
+
+    with pytest.raises(KeyError):
+        explanation["nope"]

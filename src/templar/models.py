@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
@@ -154,6 +155,16 @@ class ValidationReport(BaseModel):
         """True when there is no error (warnings allowed)."""
         return not self.errors
 
+    def __iter__(self) -> Iterator[TemplateValidationResultDTO]:  # type: ignore[override]
+        """Iterate over the per-template results, as over a list."""
+        return iter(self.results)
+
+    def __len__(self) -> int:
+        return len(self.results)
+
+    def __getitem__(self, index: int) -> TemplateValidationResultDTO:
+        return self.results[index]
+
 
 class SourceLocation(BaseModel):
     """Where a value was written: a layer, its file, and the 1-based line and column."""
@@ -187,6 +198,13 @@ class TemplateExplanation(BaseModel):
     merge: str
     layers: list[SourceLocation] = Field(default_factory=list)
     fields: list[FieldProvenance] = Field(default_factory=list)
+
+    def __getitem__(self, field: str) -> FieldProvenance:
+        """The provenance of one field by its dotted name (``configuration.max_number``)."""
+        for provenance in self.fields:
+            if provenance.field == field:
+                return provenance
+        raise KeyError(field)
 
 
 class ChangeEvent(BaseModel):
