@@ -114,20 +114,14 @@ def _check_label_key(key: str) -> str:
     if len(name) > 63 or not _LABEL_NAME.match(name):
         raise _fail(
             "label",
-            "label key '{key}' is not [prefix/]name with a name of at most 63 letters, "
-            "digits, '-', '_' or '.'",
-            key=key,
+            "not a label key: [prefix/]name, the name at most 63 letters, digits, '-', '_' or '.'",
         )
     return key
 
 
 def _check_label_value(value: str) -> str:
     if value and (len(value) > 63 or not _LABEL_NAME.match(value)):
-        raise _fail(
-            "label",
-            "label value '{value}' is not at most 63 letters, digits, '-', '_' or '.'",
-            value=value,
-        )
+        raise _fail("label", "not a label value: at most 63 letters, digits, '-', '_' or '.'")
     return value
 
 
@@ -155,7 +149,7 @@ def _env_value(value: Any) -> Any:
 
 def _check_env_name(name: str) -> str:
     if not _ENV_NAME.match(name):
-        raise _fail("env", "'{name}' is not a valid environment variable name", name=name)
+        raise _fail("env", "not a valid environment variable name")
     return name
 
 
