@@ -6,9 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import TemplateFactory
 from templar import Severity, TemplateEngine
 from templar.testing import WriteLayer
+
+#: The ``hostfactory_template`` fixture of conftest.py.
+TemplateFactory = Callable[..., dict[str, Any]]
 
 
 @pytest.fixture

@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import json
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
-from conftest import TemplateFactory
 from templar import TemplateEngine
 from templar.testing import RunCli, WriteLayer, issue_codes, make_engine, write_layer
 
 import templar_aws.plugin
 from templar_aws import AWS_PROVIDER, HOSTFACTORY
+
+#: The ``hostfactory_template`` fixture of conftest.py.
+TemplateFactory = Callable[..., dict[str, Any]]
 
 
 def test_camel_and_snake_layers_merge_as_one_field(

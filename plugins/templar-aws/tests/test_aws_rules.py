@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import TemplateFactory
 from templar import ProviderSpec, TemplateEngine
 from templar.testing import WriteLayer, issue_codes
 
 import templar_aws.plugin
 from templar_aws import AWS_PROVIDER
+
+#: The ``hostfactory_template`` fixture of conftest.py.
+TemplateFactory = Callable[..., dict[str, Any]]
 
 LT = "lt-0e8c754449b27161c"
 #: The core warns that ``provider_api_spec`` looks like a typo of the core field
