@@ -9,10 +9,19 @@ from pydantic import BaseModel, ConfigDict, Field
 from templar import CamelCaseKeyStyle, ProviderSpec, Severity, ValidationIssueDTO, hookimpl
 
 
+class Limits(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    cpu: int = 1
+    memory: str = "1Gi"
+
+
 class SizedConfiguration(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     size: int = Field(ge=1)
+    descriptor: str = ""  # close to the core field 'description': not a typo here
+    limits: Limits | None = None
     max_number: int = 1
     color: str = "red"
     labels: dict[str, str] = Field(default_factory=dict)

@@ -262,3 +262,29 @@ def test_a_template_with_no_valid_version_is_not_listed(write: WriteFile, config
     assert [t.template_id for t in engine.list_templates(active_only=False)] == ["fine"]
     results = {r.template_id: r for r in engine.validate().results}
     assert not results["bad"].is_valid and results["fine"].is_valid
+
+
+def test_did_you_mean_for_a_nested_key_uses_the_nested_model(
+    write: WriteFile, config_dir: Path
+) -> None:
+    from tests.providers_for_tests import SizedPlugin
+
+    write("sizedprov_templates.yaml", "- template_id: t\n  size: 2\n  limits:\n    memroy: 2Gi\n")
+    [issue] = TemplateEngine(config_dir, plugins=[SizedPlugin()]).validate().errors
+    assert issue.code == "unknown-key" and issue.field == "configuration.limits.memroy"
+    assert issue.message == "unknown key 'memroy' (did you mean 'memory'?)"
+    assert (issue.line, issue.column) == (4, 5)
+
+
+def test_a_provider_field_close_to_a_core_field_is_no_typo(
+    write: WriteFile, config_dir: Path
+) -> None:
+    from tests.providers_for_tests import SizedPlugin
+
+    write(
+        "sizedprov_templates.yaml",
+        "- template_id: t\n  size: 2\n  descriptor: fine\n  descripton: typo\n",
+    )
+    report = TemplateEngine(config_dir, plugins=[SizedPlugin()]).validate()
+    assert [(i.code, i.line) for i in report.issues] == [("unknown-key", 4)]
+    assert "did you mean 'description'" in report.issues[0].message

@@ -205,7 +205,13 @@ def test_a_partial_higher_layer_is_fine_only_the_result_is_validated(
     engine = TemplateEngine(config_dir, plugins=[SizedPlugin()])
     template = engine.get_template("t")
     assert template is not None
-    assert template.configuration == {"size": 4, "max_number": 1, "color": "green", "labels": {}}
+    assert template.configuration == {
+        "size": 4,
+        "max_number": 1,
+        "color": "green",
+        "labels": {},
+        "descriptor": "",
+    }
     assert engine.validate().is_valid
 
 
@@ -297,3 +303,12 @@ def test_config_dir_from_the_environment(
     monkeypatch.delenv("TEMPLAR_CONFIG_DIR")
     monkeypatch.chdir(config_dir)
     assert [t.template_id for t in TemplateEngine().list_templates()] == ["from-env"]
+
+
+def test_reload_rereads_the_engine_config(write: WriteFile, config_dir: Path) -> None:
+    write("templates.yaml", [{"template_id": "t"}])
+    engine = TemplateEngine(config_dir)
+    assert engine.get_template("t").provider_name == "generic"  # type: ignore[union-attr]
+    write("templar.yaml", "providers:\n  - {name: renamed, type: generic}\n")
+    engine.reload()
+    assert engine.get_template("t").provider_name == "renamed"  # type: ignore[union-attr]

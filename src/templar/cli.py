@@ -43,14 +43,15 @@ class CliContext:
         return self._engine
 
 
-def _format_warning(
+def _show_warning(
     message: Warning | str,
     category: type[Warning],
     filename: str,
     lineno: int,
+    file: Any = None,
     line: str | None = None,
-) -> str:
-    return f"warning: {message}\n"
+) -> None:
+    click.echo(f"warning: {message}", err=True)
 
 
 class TemplarGroup(click.Group):
@@ -97,7 +98,10 @@ def _version() -> str:
 @click.pass_context
 def cli(ctx: click.Context, config_dir: str | None, debug: bool) -> None:
     """Discover, merge, validate and inspect provider templates."""
-    warnings.formatwarning = _format_warning
+    # Warnings (a plugin that failed to load, ...) as one line each; restored when the
+    # command ends, so running the CLI in-process leaves the caller's settings alone.
+    ctx.with_resource(warnings.catch_warnings())
+    warnings.showwarning = _show_warning
     ctx.obj = CliContext(config_dir, debug)
 
 

@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
@@ -119,6 +119,7 @@ class TemplateEngine:
     ) -> None:
         self.config_dir = resolve_config_dir(config_dir)
         self.settings_file: Path | None = None
+        self._settings_from_file = settings is None
         if settings is None:
             self.settings, self.settings_file = load_settings(self.config_dir)
         elif isinstance(settings, EngineSettings):
@@ -190,7 +191,10 @@ class TemplateEngine:
         return self._state
 
     def reload(self) -> None:
-        """Read every layer again."""
+        """Read every layer again, and ``templar.yaml`` unless settings came from code."""
+        if self._settings_from_file:
+            self.settings, self.settings_file = load_settings(self.config_dir)
+            self._settings_positions = None
         self._storage = None
         self._state = self._load()
 
@@ -597,8 +601,13 @@ class TemplateEngine:
                 )
             )
 
-        for version in versions:
+        declared = _field_names(spec.configuration_model, spec)
+        # A model that forbids unknown keys reports a typo itself, as an error.
+        forbids = spec.configuration_model.model_config.get("extra") == "forbid"
+        for version in versions if not forbids else ():
             for written, close in version.near_misses:
+                if written in declared or spec.canonical_key(written) in declared:
+                    continue  # the provider declares it: not a typo of a core field
                 add(
                     "unknown-key",
                     f"'{written}' is not a core field and was read as configuration "
@@ -667,7 +676,14 @@ class TemplateEngine:
                     continue
                 path = tuple(issue.field.split(".")) if issue.field else ()
                 located = self._issue(
-                    issue.code, issue.message, path, issue.severity, instance, template_id, versions
+                    issue.code,
+                    issue.message,
+                    path,
+                    issue.severity,
+                    instance,
+                    template_id,
+                    versions,
+                    at_value=True,
                 )
                 issues.append(located.model_copy(update={"field": issue.field}))
         for plugin, error in failures:
@@ -702,9 +718,13 @@ class TemplateEngine:
         kind = error["type"]
         if kind == "extra_forbidden":
             written = _written_key(versions, path)
-            candidates = (
-                _field_names(spec.configuration_model, spec) if prefix else list(CORE_FIELDS)
-            )
+            if prefix:
+                nested = _model_at(spec.configuration_model, loc[:-1])
+                candidates = _field_names(nested, spec) if nested is not None else []
+                if len(loc) == 1:
+                    candidates += list(CORE_FIELDS)
+            else:
+                candidates = list(CORE_FIELDS)
             add("unknown-key", f"unknown key '{written}'" + did_you_mean(written, candidates), path)
         elif kind == "missing":
             add("missing-field", "field required", path)
@@ -811,6 +831,7 @@ def _written_key(versions: Sequence[TemplateVersion], path: FieldPath) -> str:
 
 
 def _field_names(model: type[BaseModel], spec: ProviderSpec) -> list[str]:
+    """Every spelling of the fields of ``model``: names, aliases, external names."""
     names: list[str] = []
     for name, info in model.model_fields.items():
         names.append(name)
@@ -818,7 +839,33 @@ def _field_names(model: type[BaseModel], spec: ProviderSpec) -> list[str]:
             names.append(info.alias)
         if spec.key_style is not None:
             names.append(spec.key_style.to_external(name))
-    return names + list(CORE_FIELDS)
+    return names
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The nested model a pydantic error location points into, if it is one."""
+    current: type[BaseModel] | None = model
+    for part in loc:
+        if current is None:
+            return None
+        if isinstance(part, int):
+            continue  # an item of a list field: same model as the field's items
+        info = current.model_fields.get(str(part)) or next(
+            (f for f in current.model_fields.values() if f.alias == part), None
+        )
+        current = _first_model(info.annotation) if info is not None else None
+    return current
+
+
+def _first_model(annotation: Any) -> type[BaseModel] | None:
+    """The first pydantic model inside an annotation (``Model | None``, ``list[Model]``)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return annotation
+    for argument in get_args(annotation):
+        found = _first_model(argument)
+        if found is not None:
+            return found
+    return None
 
 
 def _matches(template: TemplateDTO, key: str, expected: Any) -> bool:

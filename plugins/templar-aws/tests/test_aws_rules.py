@@ -16,12 +16,6 @@ from templar_aws import AWS_PROVIDER
 TemplateFactory = Callable[..., dict[str, Any]]
 
 LT = "lt-0e8c754449b27161c"
-#: The core warns that ``provider_api_spec`` looks like a typo of the core field
-#: ``provider_api`` even though the aws model declares it; fixed in the core's
-#: near-miss check, this xfail turns into a failure and should go.
-CORE_NEAR_MISS = pytest.mark.xfail(
-    strict=True, reason="core: near-miss warning for a key the provider model declares"
-)
 
 
 @pytest.mark.parametrize(
@@ -37,10 +31,9 @@ CORE_NEAR_MISS = pytest.mark.xfail(
         ({"vmTypes": {"t3.large": 2}}, ["aws-instance-type-conflict"]),
         ({"launchTemplateVersion": 2}, ["aws-launch-template-version-without-id"]),
         ({"launchTemplateId": LT, "launchTemplateVersion": 2}, []),
-        pytest.param(
+        (
             {"provider_api_spec": {"Type": "instant"}, "provider_api_spec_file": "f.json"},
             ["aws-native-spec-conflict"],
-            marks=CORE_NEAR_MISS,
         ),
         (
             {"launch_template_spec": {}, "launch_template_spec_file": "lt.json"},
@@ -94,10 +87,9 @@ CORE_NEAR_MISS = pytest.mark.xfail(
         ),
         ({"providerApi": "Ec2Fleet"}, ["aws-provider-api-invalid"]),
         ({"providerApi": None}, []),
-        pytest.param(
+        (
             {"fleetType": "maintain", "provider_api_spec": {"Type": "instant"}},
             ["aws-native-spec-fleet-type"],
-            marks=CORE_NEAR_MISS,
         ),
         ({"attributes": None}, ["aws-attributes-missing"]),
     ],
