@@ -42,25 +42,27 @@ class ConfigurationError(TemplarError):
 class TemplateParseError(TemplarError):
     """A file could not be read as YAML or JSON.
 
-    Raised by :mod:`templar.reader`; the engine catches it and reports it as a
-    ``parse-error`` issue so that every other file still loads.
+    Raised by :mod:`templar.reader`; the engine catches it and reports it as an issue
+    (``code``: ``parse-error``, ``encoding-error``, ``unsafe-tag``, ...) so that every
+    other file still loads. ``reason`` is the message without the location prefix.
     """
 
     def __init__(
         self,
-        message: str,
+        reason: str,
         *,
         file: str | Path | None = None,
         line: int | None = None,
         column: int | None = None,
         code: str = "parse-error",
     ) -> None:
+        where = str(file) if file else "<input>"
+        if line is not None:
+            where += f":{line}:{column or 1}"
         super().__init__(
-            message,
-            file=str(file) if file else None,
-            line=line,
-            column=column,
+            f"{where}: {reason}", file=str(file) if file else None, line=line, column=column
         )
+        self.reason = reason
         self.file = str(file) if file else None
         self.line = line
         self.column = column
@@ -95,4 +97,23 @@ class TemplarPluginWarning(UserWarning):
 
     Warned by :class:`templar.plugins.PluginHost`; ``TEMPLAR_STRICT_PLUGINS=1`` turns
     it into a :class:`PluginError`.
+    """
+
+
+class TemplarCacheWarning(UserWarning):
+    """The on-disk cache could not be used as it is, and Templar went on without it.
+
+    Warned by :mod:`templar.cache` when an entry is corrupt, truncated or foreign
+    (it is dropped and the templates are loaded from their files), when the cache
+    database cannot be opened, or when the cache directory is unsafe (owned or
+    writable by another user) and is therefore not used. Never fatal: a command
+    still gives the right answer, only slower.
+    """
+
+
+class TemplarWatchWarning(UserWarning):
+    """Hot reload met something it could not apply, and kept watching.
+
+    Warned by :mod:`templar.watch` when an ``on_change`` callback raises or a change
+    cannot be loaded at all; the last good templates stay in service.
     """

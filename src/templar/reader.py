@@ -53,7 +53,7 @@ def read_bytes(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as e:
         raise TemplateParseError(
-            f"{path}: cannot read file: {e.strerror or e}", file=path, code="unreadable-file"
+            f"cannot read file: {e.strerror or e}", file=path, code="unreadable-file"
         ) from e
 
 
@@ -86,7 +86,7 @@ def _check_utf8(path: Path, raw: bytes) -> None:
         line = raw.count(b"\n", 0, e.start) + 1
         column = e.start - (raw.rfind(b"\n", 0, e.start) + 1) + 1
         raise TemplateParseError(
-            f"{path}:{line}:{column}: file is not valid UTF-8 (byte 0x{raw[e.start]:02x})",
+            f"file is not valid UTF-8 (byte 0x{raw[e.start]:02x})",
             file=path,
             line=line,
             column=column,
@@ -99,7 +99,7 @@ def _parse_json(path: Path, raw: bytes) -> Any:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as e:
         raise TemplateParseError(
-            f"{path}:{e.lineno}:{e.colno}: invalid JSON: {e.msg}",
+            f"invalid JSON: {e.msg}",
             file=path,
             line=e.lineno,
             column=e.colno,
@@ -196,16 +196,15 @@ def _parse_yaml_carefully(path: Path, raw: bytes) -> Any:
         column = mark.column + 1 if mark else None
         problem = " ".join(str(x) for x in (e.context, e.problem) if x)
         code = "unsafe-tag" if "could not determine a constructor" in problem else "parse-error"
-        where = f"{path}:{line}:{column}" if line else str(path)
         raise TemplateParseError(
-            f"{where}: invalid YAML: {problem.strip() or e}",
+            f"invalid YAML: {problem.strip() or e}",
             file=path,
             line=line,
             column=column,
             code=code,
         ) from e
     except YAMLError as e:
-        raise TemplateParseError(f"{path}: invalid YAML: {e}", file=path) from e
+        raise TemplateParseError(f"invalid YAML: {e}", file=path) from e
     _check_expansion(path, data)
     return data
 
@@ -227,9 +226,7 @@ def _check_expansion(path: Path, data: Any) -> None:
         if key in sizes:
             return sizes[key]
         if key in in_progress:
-            raise TemplateParseError(
-                f"{path}: recursive YAML alias refused", file=path, code="alias-bomb"
-            )
+            raise TemplateParseError("recursive YAML alias refused", file=path, code="alias-bomb")
         in_progress.add(key)
         children = node.values() if isinstance(node, dict) else node
         total = 1
@@ -237,7 +234,7 @@ def _check_expansion(path: Path, data: Any) -> None:
             total += size(child)
             if total > MAX_EXPANDED_NODES:
                 raise TemplateParseError(
-                    f"{path}: YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes; "
+                    f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes; "
                     "refused (alias bomb?)",
                     file=path,
                     code="alias-bomb",
