@@ -288,3 +288,10 @@ def test_a_provider_field_close_to_a_core_field_is_no_typo(
     report = TemplateEngine(config_dir, plugins=[SizedPlugin()]).validate()
     assert [(i.code, i.line) for i in report.issues] == [("unknown-key", 4)]
     assert "did you mean 'description'" in report.issues[0].message
+
+
+def test_a_layer_file_with_only_comments_is_a_warning(write: WriteFile, config_dir: Path) -> None:
+    write("templates.yaml", "# templates go here\n")
+    write("templar.yaml", "# nothing configured yet\n")
+    report = TemplateEngine(config_dir).validate()
+    assert [(i.code, i.severity.value) for i in report.issues] == [("empty-file", "warning")]

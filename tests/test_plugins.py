@@ -258,3 +258,15 @@ def test_storage_backends_are_plugins_chosen_by_the_engine_config(
         StorageError, match="unknown storage backend 'memroy' \\(did you mean 'memory'\\?\\)"
     ):
         TemplateEngine(config_dir, plugins=[MemoryStoragePlugin()]).list_templates()
+
+
+def test_strict_mode_help_is_one_error_line_not_a_traceback(
+    site: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("TEMPLAR_STRICT_PLUGINS", "1")
+    monkeypatch.setattr(cli, "_plugins_loaded", False)
+    monkeypatch.setattr(cli, "commands", dict(cli.commands))  # plugin commands stay in this test
+    result = CliRunner().invoke(cli, ["--help"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("error: plugin 'broken' failed to import")
+    assert "Traceback" not in result.output

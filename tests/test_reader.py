@@ -140,3 +140,8 @@ def test_fast_and_careful_paths_agree(data: Any, flow: bool) -> None:
     if fast is not _CAREFUL:
         assert fast == careful, document
     assert parse_document(Path("t.yaml"), document) == careful
+
+
+@pytest.mark.parametrize("document", [b"# nothing yet\n", b"\n\n", b"---\n", b"# a\n# b\n"])
+def test_a_document_with_only_comments_is_empty(document: bytes) -> None:
+    assert parse_document(Path("t.yaml"), document) is None

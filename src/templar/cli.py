@@ -63,10 +63,14 @@ class TemplarGroup(click.Group):
         if self._plugins_loaded:
             return
         self._plugins_loaded = True
+        from templar.errors import PluginError
         from templar.plugins import PluginHost, register_commands
 
         core = set(self.commands)
-        register_commands(PluginHost(), self, lambda name: name in core)
+        try:
+            register_commands(PluginHost(), self, lambda name: name in core)
+        except PluginError as e:  # strict mode: a broken plugin stops even --help
+            _fail(type(e).__name__, e.message, e.context, False, EXIT_FAILURE)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands:

@@ -132,6 +132,8 @@ def _parse_yaml_fast(raw: bytes) -> Any:
         emitted = ryml.emit_json_malloc(tree, tree.root_id())
     except Exception:
         return _CAREFUL
+    if not emitted:
+        return None  # only comments: an empty document
     if _AMBIGUOUS_JSON_STRING.search(emitted):
         return _CAREFUL
     try:
