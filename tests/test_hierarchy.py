@@ -312,3 +312,33 @@ def test_reload_rereads_the_engine_config(write: WriteFile, config_dir: Path) ->
     write("templar.yaml", "providers:\n  - {name: renamed, type: generic}\n")
     engine.reload()
     assert engine.get_template("t").provider_name == "renamed"  # type: ignore[union-attr]
+
+
+def test_undeclared_instance_files_are_a_warning_not_a_provider_type(
+    write: WriteFile, config_dir: Path
+) -> None:
+    write("templates.yaml", [{"template_id": "t"}])
+    write("localinst_templates.yaml", [{"template_id": "t", "name": "local"}])
+    engine = TemplateEngine(config_dir)
+    assert [(i.name, i.type) for i in engine.instances] == [("generic", "generic")]
+    [issue] = engine.validate().issues
+    assert issue.code == "unknown-instance" and "declare it under 'providers:'" in issue.message
+    assert engine.get_template("t").name is None  # type: ignore[union-attr]
+
+    write("genericinst_templates.yaml", [{"template_id": "t", "name": "default instance"}])
+    assert TemplateEngine(config_dir).get_template("t").name == "default instance"  # type: ignore[union-attr]
+
+
+def test_shared_templates_of_a_type_without_instance_are_reported(
+    write: WriteFile, config_dir: Path
+) -> None:
+    write("templar.yaml", "providers:\n  - {name: only, type: generic}\n")
+    write(
+        "templates.yaml",
+        "- template_id: a\n- template_id: s\n  provider_type: sized\n- template_id: x\n  provider_type: awz\n",
+    )
+    report = TemplateEngine(config_dir, plugins=[SizedPlugin()]).validate()
+    assert [(i.code, i.template_id, i.line) for i in report.issues] == [
+        ("no-instance-for-type", "s", 2),
+        ("unknown-provider-type", "x", 4),
+    ]

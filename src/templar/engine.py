@@ -366,6 +366,10 @@ class TemplateEngine:
         return state
 
     def _instances(self, layers: Sequence[RawLayer], state: EngineState) -> list[ProviderInstance]:
+        """The declared provider instances, or, with none declared, one per type found:
+        in type and provider file names, in ``provider_type`` fields of the shared layer
+        (``generic`` for templates naming none), and in instance file names that are
+        the name of an installed provider type (``awsinst_templates.yaml``)."""
         declared = self.settings.providers
         if declared:
             instances = [
@@ -374,47 +378,76 @@ class TemplateEngine:
             ]
         else:
             types: set[str] = set()
-            untyped = False
             for layer in layers:
                 source = layer.source
                 if source.kind is LayerKind.SHARED:
-                    for template in layer.templates:
-                        if template.provider_type:
-                            types.add(template.provider_type)
-                        else:
-                            untyped = True
+                    types.update(t.provider_type or GENERIC_TYPE for t in layer.templates)
+                elif source.kind is LayerKind.INSTANCE:
+                    if source.scope in self.providers:
+                        types.add(source.scope)
                 elif source.scope:
                     types.add(source.scope)
-            if untyped:
-                types.add(GENERIC_TYPE)
             instances = [ProviderInstance(t, t) for t in sorted(types)]
         names = {i.name for i in instances}
         type_names = {i.type for i in instances}
+
+        def warn(code: str, message: str, file: str, **extra: Any) -> None:
+            state.file_issues.append(
+                ValidationIssueDTO(
+                    code=code, severity=Severity.WARNING, message=message, file=file, **extra
+                )
+            )
+
         for layer in layers:
             source = layer.source
-            if source.kind is LayerKind.INSTANCE and source.scope not in names:
-                state.file_issues.append(
-                    ValidationIssueDTO(
-                        code="unknown-instance",
-                        severity=Severity.WARNING,
-                        message=f"file is for provider instance '{source.scope}', which is not "
-                        f"declared{did_you_mean(source.scope or '', names)}; it is not loaded",
-                        file=source.location,
-                    )
+            scope = source.scope or ""
+            if source.kind is LayerKind.INSTANCE and scope not in names:
+                warn(
+                    "unknown-instance",
+                    f"file is for provider instance '{scope}', which is not declared"
+                    f"{did_you_mean(scope, names)}; declare it under 'providers:' in "
+                    "templar.yaml (name and type); file not loaded",
+                    source.location,
                 )
-            elif (
-                source.kind in (LayerKind.TYPE, LayerKind.PROVIDER)
-                and source.scope not in type_names
-            ):
-                state.file_issues.append(
-                    ValidationIssueDTO(
-                        code="unused-layer",
-                        severity=Severity.WARNING,
-                        message=f"no provider instance of type '{source.scope}' is declared"
-                        f"{did_you_mean(source.scope or '', type_names)}; file not loaded",
-                        file=source.location,
-                    )
+            elif source.kind in (LayerKind.TYPE, LayerKind.PROVIDER) and scope not in type_names:
+                warn(
+                    "unused-layer",
+                    f"no provider instance of type '{scope}' is declared"
+                    f"{did_you_mean(scope, type_names)}; file not loaded",
+                    source.location,
                 )
+            elif source.kind is LayerKind.SHARED and declared:
+                for template in layer.templates:
+                    wanted = template.provider_type
+                    if wanted is None or wanted in type_names:
+                        continue
+                    line, column = self._locate(source, template.doc_path)
+                    where = {
+                        "template_id": template.template_id,
+                        "field": "provider_type",
+                        "line": line,
+                        "column": column,
+                    }
+                    if wanted in self.providers:
+                        warn(
+                            "no-instance-for-type",
+                            f"template names provider type '{wanted}', but no provider "
+                            "instance of that type is declared; template not loaded",
+                            source.location,
+                            **where,
+                        )
+                    else:
+                        known = sorted(self.providers)
+                        state.file_issues.append(
+                            ValidationIssueDTO(
+                                code="unknown-provider-type",
+                                severity=Severity.ERROR,
+                                message=f"unknown provider type '{wanted}'"
+                                f"{did_you_mean(wanted, known)}; installed: {', '.join(known)}",
+                                file=source.location,
+                                **where,
+                            )
+                        )
         return instances
 
     def _check_ambiguous(
