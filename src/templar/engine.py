@@ -422,7 +422,7 @@ class TemplateEngine:
                     if wanted is None or wanted in type_names:
                         continue
                     line, column = self._locate(source, template.doc_path)
-                    where = {
+                    where: dict[str, Any] = {
                         "template_id": template.template_id,
                         "field": "provider_type",
                         "line": line,
