@@ -234,6 +234,10 @@ def test_missing_config_dir_is_a_configuration_error(tmp_path: Path) -> None:
             "marge: deep\n",
             r"templar.yaml:1:1: marge: unknown key 'marge' \(did you mean 'merge'\?\)",
         ),
+        (
+            "providers:\n  - {name: prod, typ: aws}\n",
+            r"templar.yaml:2:18: providers.0.typ: unknown key 'typ' \(did you mean 'type'\?\) \(and 1 more problem\)",
+        ),
         ("merge: shallow\n", r"templar.yaml:1:8: merge: Input should be 'deep' or 'replace'"),
         (
             "providers:\n  - name: a\n    type: aws\n    defualts: {}\n",

@@ -32,13 +32,30 @@ class StorageSettings(BaseModel):
 
 
 class CacheSettings(BaseModel):
-    """The on-disk cache of loaded templates."""
+    """The on-disk cache of loaded templates (see docs/cache-and-hot-reload.md).
+
+    ``dir`` defaults to the user cache directory (``~/.cache/templar`` on Linux); a
+    relative ``dir`` is relative to the config directory; ``$TEMPLAR_CACHE_DIR``
+    overrides both. An entry older than ``ttl_seconds`` is not served: the storage is
+    consulted again.
+    """
 
     model_config = ConfigDict(extra="forbid")
 
     enabled: bool = True
     ttl_seconds: float = Field(default=300.0, ge=0)
     dir: Path | None = None
+
+
+class WatchSettings(BaseModel):
+    """Hot reload (``templates watch``, :meth:`templar.TemplateEngine.watch`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    #: Quiet time after the last change before reloading. An editor's save (write,
+    #: rename, touch) lands within a few milliseconds, so 50 ms folds each save, and a
+    #: burst of saves, into one reload while still feeling instant.
+    debounce_ms: int = Field(default=50, ge=0, le=60_000)
 
 
 class EngineSettings(BaseModel):
@@ -51,6 +68,7 @@ class EngineSettings(BaseModel):
     merge: Literal["deep", "replace"] = "deep"
     storage: StorageSettings = Field(default_factory=StorageSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
+    watch: WatchSettings = Field(default_factory=WatchSettings)
 
     @field_validator("providers")
     @classmethod
@@ -122,7 +140,10 @@ def validate_settings(data: dict[str, Any], path: Path | None = None) -> EngineS
 def _settings_error(error: ValidationError, path: Path | None) -> ConfigurationError:
     from templar.reader import PositionIndex
 
-    first = error.errors()[0]
+    # A misspelt key also makes the real key "missing": report the typo, which has
+    # the did-you-mean that fixes both.
+    errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
+    first = errors[0]
     loc = first["loc"]
     field = ".".join(str(part) for part in loc)
     message = first["msg"]
