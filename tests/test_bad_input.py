@@ -43,7 +43,15 @@ CASES = [
         21,
         "invalid JSON",
     ),
-    ("scalar-top-level", "templates.yaml", "42\n", "invalid-shape", 1, 1, "top level is a int"),
+    (
+        "scalar-top-level",
+        "templates.yaml",
+        "42\n",
+        "invalid-shape",
+        1,
+        1,
+        "top level is an integer",
+    ),
     (
         "templates-not-a-list",
         "templates.yaml",

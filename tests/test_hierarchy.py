@@ -342,3 +342,40 @@ def test_shared_templates_of_a_type_without_instance_are_reported(
         ("no-instance-for-type", "s", 2),
         ("unknown-provider-type", "x", 4),
     ]
+
+
+def test_merge_directive_deep_opts_out_of_global_replace_and_typos_warn(
+    write: WriteFile, config_dir: Path
+) -> None:
+    write("templar.yaml", "merge: replace\n")
+    write("templates.yaml", [{"template_id": "t", "name": "low", "configuration": {"a": 1}}])
+    write(
+        "genericinst_templates.yaml",
+        "- template_id: t\n  _merge: deep\n  configuration: {b: 2}\n",
+    )
+    engine = TemplateEngine(config_dir)
+    assert engine.get_template("t").configuration == {"a": 1, "b": 2}  # type: ignore[union-attr]
+
+    write(
+        "genericinst_templates.yaml",
+        "- template_id: t\n  _merge: repalce\n  configuration: {b: 2}\n",
+    )
+    engine = TemplateEngine(config_dir)
+    assert engine.get_template("t").configuration == {"b": 2}  # type: ignore[union-attr]
+    [issue] = engine.validate().issues
+    assert (issue.code, issue.line, issue.column) == ("invalid-merge", 2, 11)
+    assert "did you mean 'replace'" in issue.message
+
+
+def test_underscore_keys_of_an_id_mapping_share_anchors_and_are_no_templates(
+    write: WriteFile, config_dir: Path
+) -> None:
+    write(
+        "templates.yaml",
+        "_base: &base\n  configuration: {image: nginx, replicas: 2}\n"
+        "web:\n  <<: *base\n  name: Web\n"
+        "api:\n  configuration: {image: api}\n",
+    )
+    engine = TemplateEngine(config_dir)
+    assert [t.template_id for t in engine.list_templates()] == ["web", "api"]
+    assert engine.get_template("web").configuration == {"image": "nginx", "replicas": 2}  # type: ignore[union-attr]

@@ -634,6 +634,25 @@ class TemplateEngine:
                 )
             )
 
+        for version in versions:
+            if version.merge not in (None, "deep", "replace") and version.layer.source:
+                line, column = self._locate(
+                    version.layer.source, (*version.doc_path, "_merge"), value=True
+                )
+                issues.append(
+                    ValidationIssueDTO(
+                        code="invalid-merge",
+                        severity=Severity.WARNING,
+                        message=f"_merge must be 'deep' or 'replace', not {version.merge!r}"
+                        f"{did_you_mean(str(version.merge), ['deep', 'replace'])}; ignored",
+                        template_id=template_id,
+                        provider_instance=instance.name,
+                        field="_merge",
+                        file=version.layer.source.location,
+                        line=line,
+                        column=column,
+                    )
+                )
         declared = _field_names(spec.configuration_model, spec)
         # A model that forbids unknown keys reports a typo itself, as an error.
         forbids = spec.configuration_model.model_config.get("extra") == "forbid"

@@ -50,7 +50,8 @@ class TemplateVersion:
     doc_path: tuple[Any, ...] = ()
     #: canonical first-level key -> the path of that key as written, below ``doc_path``
     origins: dict[FieldPath, tuple[Any, ...]] = field(default_factory=dict)
-    replace: bool = False
+    #: the template's own ``_merge:`` ("deep" or "replace"), if it says one
+    merge: str | None = None
     #: keys written flat whose spelling is close to a core field (likely typos)
     near_misses: list[tuple[str, str]] = field(default_factory=list)
 
@@ -77,14 +78,14 @@ def normalize(
     configuration: dict[str, Any] = {}
     origins: dict[FieldPath, tuple[Any, ...]] = {}
     near_misses: list[tuple[str, str]] = []
-    replace = False
+    merge: Any = None
     canonical_key = provider.canonical_key
     for key, value in body.items():
         if type(key) is not str:
             key = str(key)
         if key[:1] == "_":
             if key == MERGE_KEY:
-                replace = value == "replace"
+                merge = value
             continue
         core = _CORE_NAMES.get(key)
         if core == "configuration" and type(value) is dict:
@@ -109,7 +110,7 @@ def normalize(
                 near_misses.append((key, close))
     if configuration:
         canonical["configuration"] = configuration
-    return TemplateVersion(layer, canonical, doc_path, origins, replace, near_misses)
+    return TemplateVersion(layer, canonical, doc_path, origins, merge, near_misses)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -157,13 +158,16 @@ def effective_versions(versions: Sequence[TemplateVersion], mode: str) -> list[T
 
     With ``merge: replace`` (engine-wide) or ``_merge: replace`` (one template), the
     highest such file layer replaces every lower *file* layer; the defaults layers of
-    the engine config and plugins still apply beneath it.
+    the engine config and plugins still apply beneath it. ``_merge: deep`` on a
+    template keeps that layer merging under an engine-wide ``merge: replace``.
     """
-    if mode != "replace" and not any(v.replace for v in versions):
+    if mode != "replace" and not any(v.merge == "replace" for v in versions):
         return list(versions)
     ordered = sorted(versions, key=lambda v: -v.layer.kind)
     files = [v for v in ordered if v.layer.kind <= LayerKind.SHARED]
-    replacing = [v for v in files if v.replace or mode == "replace"]
+    replacing = [
+        v for v in files if v.merge == "replace" or (mode == "replace" and v.merge != "deep")
+    ]
     if not replacing:
         return ordered
     top = replacing[-1]
@@ -234,9 +238,9 @@ def explain_versions(
     paths = list(leaf_paths(merged))
     for version in effective:
         for path in leaf_paths(version.body):
-            if value_at(version.body, path) is None and value_at(merged, path) is _MISSING:
-                if path not in paths:
-                    paths.append(path)
+            removed = value_at(version.body, path) is None and value_at(merged, path) is _MISSING
+            if removed and path not in paths:
+                paths.append(path)
     out = []
     for path in paths:
         writers = [v for v in ordered if defines(v, path)]

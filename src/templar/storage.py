@@ -130,20 +130,24 @@ class FileStorage:
 
     def read(self, source: LayerSource) -> RawLayer:
         """Parse one layer file into its templates, with every problem as an issue."""
-        path = Path(source.location)
         try:
-            data = parse_document(path, read_bytes(path))
+            raw = read_bytes(Path(source.location))
         except TemplateParseError as e:
-            issue = ValidationIssueDTO(
-                code=e.code,
-                severity=Severity.ERROR,
-                message=e.message.split(": ", 1)[-1] if e.line else e.message,
-                file=str(path),
-                line=e.line,
-                column=e.column,
-            )
-            return RawLayer(source, issues=[issue])
+            return _unparsable(source, e)
+        return self.parse(source, raw)
+
+    def parse(self, source: LayerSource, raw: bytes) -> RawLayer:
+        """Parse the bytes of one layer file, already read (the cache hashes them first,
+        so that what is parsed is exactly what the cache key describes)."""
+        try:
+            data = parse_document(Path(source.location), raw)
+        except TemplateParseError as e:
+            return _unparsable(source, e)
         return templates_from_document(data, source, lambda p: self.locate(source, p))
+
+    def forget(self, location: str) -> None:
+        """Drop what is remembered of one file (its positions) after it changed."""
+        self._positions.pop(location, None)
 
     def locate(
         self, source: LayerSource, doc_path: tuple[Any, ...], *, value: bool = False
@@ -173,6 +177,19 @@ class FileStorage:
             self.config_dir / n for n in SETTINGS_FILE_NAMES if (self.config_dir / n).exists()
         ]
         return files
+
+
+def _unparsable(source: LayerSource, error: TemplateParseError) -> RawLayer:
+    """The layer of a file that cannot be read or parsed: no template, one issue."""
+    issue = ValidationIssueDTO(
+        code=error.code,
+        severity=Severity.ERROR,
+        message=error.reason,
+        file=source.location,
+        line=error.line,
+        column=error.column,
+    )
+    return RawLayer(source, issues=[issue])
 
 
 def layer_source_for(path: Path) -> LayerSource | None:
@@ -220,7 +237,9 @@ def templates_from_document(
         if isinstance(inner, list):
             entries = ((("templates", i), item, None) for i, item in enumerate(inner))
         elif isinstance(inner, dict):
-            entries = ((("templates", k), v, str(k)) for k, v in inner.items())
+            entries = (
+                (("templates", k), v, str(k)) for k, v in inner.items() if not _is_directive(k)
+            )
         else:
             issue(
                 "invalid-shape",
@@ -229,7 +248,8 @@ def templates_from_document(
             )
             return layer
     elif isinstance(data, dict) and any(isinstance(v, dict) for v in data.values()):
-        entries = (((k,), v, str(k)) for k, v in data.items())
+        # Keys starting with "_" hold anchors to share (``_base: &base``) or comments.
+        entries = (((k,), v, str(k)) for k, v in data.items() if not _is_directive(k))
     else:
         issue(
             "invalid-shape",
@@ -282,9 +302,18 @@ def templates_from_document(
     return layer
 
 
+def _is_directive(key: Any) -> bool:
+    return str(key).startswith("_")
+
+
 def _kind(value: Any) -> str:
     if value is None:
         return "null"
-    return {dict: "a mapping", list: "a list", str: "a string", bool: "a boolean"}.get(
-        type(value), f"a {type(value).__name__}"
-    )
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+    }.get(type(value), f"a {type(value).__name__}")
