@@ -83,7 +83,12 @@ def test_list_filters_by_provider_type_and_field(layered: Path) -> None:
     assert ids("--filter", "zone=b") == ["worker"]
     assert ids("--filter", "configuration.replicas=5", "--filter", "provider_api=Pod") == ["web"]
     assert ids("--type", "generic") == ["web", "worker"]
-    assert ids("--provider", "nope") == []
+    code, _, err = run("--config-dir", str(layered), "list", "--provider", "generc")
+    assert code == 1
+    assert (
+        err
+        == "error: unknown provider instance 'generc' (did you mean 'generic'?); instances: generic\n"
+    )
     assert ids("--all", "--filter", "is_active=false") == ["old"]
 
 

@@ -379,3 +379,39 @@ def test_underscore_keys_of_an_id_mapping_share_anchors_and_are_no_templates(
     engine = TemplateEngine(config_dir)
     assert [t.template_id for t in engine.list_templates()] == ["web", "api"]
     assert engine.get_template("web").configuration == {"image": "nginx", "replicas": 2}  # type: ignore[union-attr]
+
+
+def test_provider_name_pins_a_shared_template_and_is_always_the_instance(
+    write: WriteFile, config_dir: Path
+) -> None:
+    write(
+        "templar.yaml",
+        "providers:\n  - {name: one, type: generic}\n  - {name: two, type: generic}\n",
+    )
+    write("templates.yaml", "- template_id: pinned\n  providerName: two\n- template_id: both\n")
+    write("oneinst_templates.yaml", "- template_id: both\n  provider_name: elsewhere\n")
+    engine = TemplateEngine(config_dir)
+    assert [(t.provider_name, t.template_id) for t in engine.list_templates()] == [
+        ("one", "both"),
+        ("two", "pinned"),
+        ("two", "both"),
+    ]
+    [issue] = engine.validate().issues
+    assert (issue.code, issue.line, issue.column) == ("provider-name-mismatch", 2, 18)
+
+
+def test_an_unknown_provider_or_type_is_an_error_with_a_suggestion(
+    write: WriteFile, config_dir: Path
+) -> None:
+    from templar import TemplarError
+
+    write("templates.yaml", [{"template_id": "t"}])
+    engine = TemplateEngine(config_dir)
+    with pytest.raises(
+        TemplarError, match=r"unknown provider instance 'generc' \(did you mean 'generic'\?\)"
+    ):
+        engine.list_templates(provider="generc")
+    with pytest.raises(TemplarError, match="unknown provider type 'awz'"):
+        engine.list_templates(provider_type="awz")
+    with pytest.raises(TemplarError, match="unknown provider instance"):
+        engine.get_template("t", provider="nope")

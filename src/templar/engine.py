@@ -215,6 +215,7 @@ class TemplateEngine:
         :param provider_type: only instances of this provider type.
         :param active_only: leave out templates with ``is_active: false``.
         """
+        self._check_scope(provider, provider_type)
         out: list[TemplateDTO] = []
         for instance in self.state.instances:
             if provider is not None and instance.name != provider:
@@ -227,9 +228,27 @@ class TemplateEngine:
                 out.append(template)
         return out
 
+    def _check_scope(self, provider: str | None, provider_type: str | None) -> None:
+        """A provider instance or type that does not exist is a typo, not an empty answer."""
+        names = [i.name for i in self.state.instances]
+        if provider is not None and provider not in names:
+            raise TemplarError(
+                f"unknown provider instance '{provider}'{did_you_mean(provider, names)}; "
+                f"instances: {', '.join(names) or 'none'}",
+                provider=provider,
+            )
+        types = {i.type for i in self.state.instances} | set(self.providers)
+        if provider_type is not None and provider_type not in types:
+            raise TemplarError(
+                f"unknown provider type '{provider_type}'{did_you_mean(provider_type, types)}; "
+                f"installed: {', '.join(sorted(self.providers))}",
+                provider_type=provider_type,
+            )
+
     def get_template(self, template_id: str, provider: str | None = None) -> TemplateDTO | None:
         """One template by id, or ``None``. Without ``provider``, an id that several
-        instances define is an error naming them."""
+        instances define is an error naming them; an unknown ``provider`` is an error."""
+        self._check_scope(provider, None)
         found = [
             (instance.name, templates[template_id])
             for instance in self.state.instances
@@ -276,6 +295,7 @@ class TemplateEngine:
 
     def explain(self, template_id: str, provider: str | None = None) -> TemplateExplanation:
         """Where every field of one effective template comes from."""
+        self._check_scope(provider, None)
         state = self.state
         keys = [
             (i.name, template_id)
@@ -516,11 +536,17 @@ class TemplateEngine:
 
         A template naming a provider type belongs to the instances of that type. One
         naming none belongs to every declared instance; with no instance declared, to
-        the built-in ``generic`` provider.
+        the built-in ``generic`` provider. A ``provider_name`` narrows it to the
+        instance of that name.
         """
         if template.provider_type is not None:
-            return template.provider_type == instance.type
-        return bool(self.settings.providers) or instance.type == GENERIC_TYPE
+            if template.provider_type != instance.type:
+                return False
+        elif not self.settings.providers and instance.type != GENERIC_TYPE:
+            return False
+        # ORB pins a template to one provider instance with provider_name.
+        pinned = template.body.get("provider_name", template.body.get("providerName"))
+        return pinned in (None, "", instance.name)
 
     @staticmethod
     def _layers_of(
@@ -680,7 +706,22 @@ class TemplateEngine:
 
         winner = versions[-1]  # versions run from the lowest priority to the highest file layer
         core: dict[str, Any] = {k: v for k, v in merged.items() if k != "configuration"}
-        core.setdefault("provider_name", instance.name)
+        named = core.get("provider_name")
+        if named not in (None, instance.name):
+            issues.append(
+                self._issue(
+                    "provider-name-mismatch",
+                    f"provider_name '{named}' is not the provider instance this layer belongs "
+                    f"to ('{instance.name}'); the instance name is used",
+                    ("provider_name",),
+                    Severity.WARNING,
+                    instance,
+                    template_id,
+                    versions,
+                    at_value=True,
+                )
+            )
+        core["provider_name"] = instance.name
         core["provider_type"] = instance.type
         core["template_id"] = template_id
         core["configuration"] = configuration if configuration is not None else {}
