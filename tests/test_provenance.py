@@ -125,3 +125,19 @@ def test_report_and_explanation_are_convenient_to_read(write: WriteFile, config_
 
     with pytest.raises(KeyError):
         explanation["nope"]
+
+
+def test_explain_suggests_ids_and_names_a_replacing_merge(
+    write: WriteFile, config_dir: Path
+) -> None:
+    import pytest
+
+    from templar import TemplateNotFoundError
+
+    write("templates.yaml", [{"template_id": "web", "name": "low"}])
+    write("genericinst_templates.yaml", [{"template_id": "web", "_merge": "replace"}])
+    engine = TemplateEngine(config_dir)
+    with pytest.raises(TemplateNotFoundError, match=r"no template 'wbe' \(did you mean 'web'\?\)"):
+        engine.explain("wbe")
+    assert engine.explain("web").merge == "replace"
+    assert "name" not in [f.field for f in engine.explain("web").fields]

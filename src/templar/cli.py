@@ -149,7 +149,7 @@ def _fail(error_type: str, message: str, context: dict[str, Any], as_json: bool,
             "error_type": error_type,
             "message": message,
             "context": context,
-            "timestamp": datetime.now(UTC).isoformat(),
+            "timestamp": datetime.now(UTC).isoformat().replace("+00:00", "Z"),
         }
         click.echo(json.dumps(payload, default=str))
     else:
@@ -336,7 +336,7 @@ def validate_command(obj: CliContext, strict: bool, output_format: str) -> None:
             click.echo(_issue_line(issue))
         valid = sum(r.is_valid for r in report.results)
         click.echo(
-            f"{len(report.results)} templates, {valid} valid; "
+            f"{len(report.results)} template{'s' * (len(report.results) != 1)}, {valid} valid; "
             f"{len(errors)} error{'s' * (len(errors) != 1)}, "
             f"{len(warns)} warning{'s' * (len(warns) != 1)}",
             err=True,

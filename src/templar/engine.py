@@ -5,16 +5,22 @@ from __future__ import annotations
 import gc
 import os
 from collections import defaultdict
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, get_args
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import BaseModel, ValidationError
 
-from templar.errors import StorageError, TemplarError, TemplateNotFoundError, did_you_mean
+from templar.errors import (
+    ConfigurationError,
+    StorageError,
+    TemplarError,
+    TemplateNotFoundError,
+    did_you_mean,
+)
 from templar.merge import (
     FieldPath,
     LayerRef,
@@ -27,10 +33,12 @@ from templar.merge import (
 )
 from templar.models import (
     CORE_FIELDS,
+    ChangeEvent,
     FieldProvenance,
     LayerKind,
     Severity,
     SourceLocation,
+    TemplateCacheEntryDTO,
     TemplateDTO,
     TemplateExplanation,
     TemplateValidationResultDTO,
@@ -47,6 +55,11 @@ from templar.settings import (
     validate_settings,
 )
 from templar.storage import LayerSource, RawLayer, RawTemplate, StorageBackend
+
+if TYPE_CHECKING:
+    from templar.cache import CacheInfo, TemplateCache
+    from templar.snapshot import LayerReader, StorageSnapshot
+    from templar.watch import Watcher
 
 GENERIC_TYPE = "generic"
 
@@ -76,6 +89,15 @@ class EngineState:
         default_factory=list
     )
     _results: list[TemplateValidationResultDTO] | None = None
+    #: template ids served from their last good version, per instance (hot reload)
+    stale: dict[str, set[str]] = field(default_factory=dict)
+    #: the layers this load assembled, by location; hot reload keeps the last good ones
+    layers: dict[str, RawLayer] = field(default_factory=dict)
+    #: the storage fingerprint this load was made from, and its cache key if cached
+    fingerprint: str | None = None
+    cache_key: str | None = None
+    #: read from the on-disk cache: templates and verdicts only, no versions
+    from_cache: bool = False
 
     @property
     def results(self) -> list[TemplateValidationResultDTO]:
@@ -97,6 +119,24 @@ class EngineState:
         return self._results
 
 
+Verdict = tuple[str, ProviderInstance, list[ValidationIssueDTO], list[str]]
+
+
+@dataclass
+class _AssemblyMemo:
+    """What the last assembly computed, so that a reload merges and validates only
+    the templates whose layers changed (the layer reader hands back the very same
+    template objects for everything unchanged)."""
+
+    versions: dict[tuple[int, str], tuple[RawTemplate, TemplateVersion]] = field(
+        default_factory=dict
+    )
+    defaults: dict[tuple[str, str, str], list[TemplateVersion]] = field(default_factory=dict)
+    verdicts: dict[
+        tuple[str, str], tuple[list[TemplateVersion], TemplateDTO | None, Verdict]
+    ] = field(default_factory=dict)
+
+
 class TemplateEngine:
     """Templates of one config directory: discovered, merged, validated, queried.
 
@@ -107,6 +147,8 @@ class TemplateEngine:
     :param settings: engine settings to use instead of the directory's ``templar.yaml``.
     :param plugins: plugin objects or modules to register on this engine only.
     :param load_entrypoints: load plugins from the ``templar`` entry-point group.
+    :param use_cache: use the on-disk cache (when ``cache.enabled``); ``False`` always
+        reads the files and writes nothing.
     """
 
     def __init__(
@@ -116,6 +158,7 @@ class TemplateEngine:
         settings: EngineSettings | Mapping[str, Any] | None = None,
         plugins: Sequence[object] = (),
         load_entrypoints: bool = True,
+        use_cache: bool = True,
     ) -> None:
         self.config_dir = resolve_config_dir(config_dir)
         self.settings_file: Path | None = None
@@ -127,9 +170,13 @@ class TemplateEngine:
         else:
             self.settings = validate_settings(dict(settings))
         self.plugins = PluginHost(load_entrypoints=load_entrypoints, extra_plugins=plugins)
+        self.use_cache = use_cache
         self._storage: StorageBackend | None = None
         self._state: EngineState | None = None
         self._settings_positions: PositionIndex | None = None
+        self._cache: TemplateCache | None = None
+        self._reader: LayerReader | None = None
+        self._memo_in = self._memo_out = _AssemblyMemo()
 
     @classmethod
     def from_settings(
@@ -150,14 +197,14 @@ class TemplateEngine:
     def register_plugin(self, plugin: object, name: str | None = None) -> str:
         """Register a plugin object on this engine only; the next query reloads."""
         registered = self.plugins.register(plugin, name)
-        self._storage = None
+        self._reset_pipeline()
         self._state = None
         return registered
 
     def unregister_plugin(self, name: str) -> None:
         """Remove a plugin registered with :meth:`register_plugin`; the next query reloads."""
         self.plugins.unregister(name)
-        self._storage = None
+        self._reset_pipeline()
         self._state = None
 
     @property
@@ -181,6 +228,34 @@ class TemplateEngine:
             self._storage = entry.spec.factory(self.config_dir, self.settings)
         return self._storage
 
+    @property
+    def cache(self) -> TemplateCache | None:
+        """The on-disk cache, or ``None`` when ``use_cache=False`` or ``cache.enabled``
+        is false."""
+        if not (self.use_cache and self.settings.cache.enabled):
+            return None
+        if self._cache is None:
+            from templar.cache import TemplateCache
+
+            self._cache = TemplateCache.for_settings(self.settings.cache, self.config_dir)
+        return self._cache
+
+    def _reset_pipeline(self) -> None:
+        """Forget the storage, the layers read and the memo (settings or plugins changed)."""
+        self._storage = None
+        self._reader = None
+        self._cache = None
+        self._memo_in = self._memo_out = _AssemblyMemo()
+        self._settings_positions = None
+
+    def _layer_reader(self) -> LayerReader:
+        storage = self.storage
+        if self._reader is None or self._reader.storage is not storage:
+            from templar.snapshot import LayerReader
+
+            self._reader = LayerReader(storage, self.cache)
+        return self._reader
+
     # -- queries ----------------------------------------------------------------------
 
     @property
@@ -190,13 +265,96 @@ class TemplateEngine:
             self._state = self._load()
         return self._state
 
-    def reload(self) -> None:
-        """Read every layer again, and ``templar.yaml`` unless settings came from code."""
-        if self._settings_from_file:
-            self.settings, self.settings_file = load_settings(self.config_dir)
-            self._settings_positions = None
-        self._storage = None
-        self._state = self._load()
+    def reload(self) -> ChangeEvent:
+        """Load again from the files, and ``templar.yaml`` unless settings came from code.
+
+        Only files that changed are parsed again, and only templates whose layers
+        changed are merged and validated again. Returns what changed; when something
+        did, plugins see the event through ``templar_on_change``.
+        """
+        return self._reload(keep_last_good=False) or ChangeEvent()
+
+    def watch(
+        self,
+        on_change: Callable[[ChangeEvent], Any] | None = None,
+        *,
+        debounce_ms: int | None = None,
+    ) -> Watcher:
+        """Hot reload: reload whenever a layer file or ``templar.yaml`` changes.
+
+        Without ``on_change``, iterate the returned :class:`~templar.watch.Watcher` for
+        :class:`ChangeEvent` objects. With it, the watcher runs in a background thread
+        and calls ``on_change`` for each event. Either way ``stop()`` ends it. A template
+        whose new version is invalid keeps its last good version and is listed as
+        stale; see docs/cache-and-hot-reload.md.
+
+        :param debounce_ms: quiet time before reloading; default ``watch.debounce_ms``.
+        """
+        from templar.watch import Watcher
+
+        watcher = Watcher(self, debounce_ms=debounce_ms, on_change=on_change)
+        return watcher.start() if on_change is not None else watcher
+
+    def awatch(self, *, debounce_ms: int | None = None) -> Watcher:
+        """:meth:`watch` for asyncio: ``async for event in engine.awatch(): ...``."""
+        from templar.watch import Watcher
+
+        return Watcher(self, debounce_ms=debounce_ms)
+
+    def stale_templates(self) -> dict[str, list[str]]:
+        """Template ids served from their last good version (hot reload), per instance."""
+        return {name: sorted(ids) for name, ids in self.state.stale.items() if ids}
+
+    # -- the cache ----------------------------------------------------------------------
+
+    def cache_entries(self) -> list[TemplateCacheEntryDTO]:
+        """The templates of the current load as the on-disk cache holds them, with the
+        number of times that cached load was served; empty when it is not cached."""
+        state = self.state
+        cache = self.cache
+        if cache is None or state.cache_key is None:
+            return []
+        info = cache.entry_info(state.cache_key)
+        if info is None:
+            return []
+        return [
+            TemplateCacheEntryDTO(
+                template=template,
+                cached_at=info.cached_at,
+                ttl_seconds=cache.ttl_seconds,
+                hit_count=info.hit_count,
+            )
+            for templates in state.templates.values()
+            for template in templates.values()
+        ]
+
+    def cache_info(self) -> CacheInfo:
+        """Directory, size, entries, hits and misses of the cache, and the entry of
+        this config directory (``templates cache info``)."""
+        from templar.cache import CacheInfo, TemplateCache
+
+        cache = self.cache
+        if cache is None:
+            unused = TemplateCache.for_settings(self.settings.cache, self.config_dir)
+            info = CacheInfo(
+                directory=str(unused.directory), enabled=False, ttl_seconds=unused.ttl_seconds
+            )
+            return info
+        try:
+            key = self._cache_key(self._layer_reader().snapshot())
+            return cache.info(key)
+        finally:
+            cache.close()
+
+    def clear_cache(self) -> int:
+        """Empty the cache directory; returns how many entries it held."""
+        from templar.cache import TemplateCache
+
+        cache = self.cache or TemplateCache.for_settings(self.settings.cache, self.config_dir)
+        try:
+            return cache.clear()
+        finally:
+            cache.close()
 
     @property
     def instances(self) -> list[ProviderInstance]:
@@ -297,15 +455,19 @@ class TemplateEngine:
         """Where every field of one effective template comes from."""
         self._check_scope(provider, None)
         state = self.state
+        if state.from_cache:  # the cache keeps results, not provenance: read the files
+            self._state = state = self._load(from_cache=False)
         keys = [
             (i.name, template_id)
             for i in state.instances
             if (provider is None or i.name == provider) and (i.name, template_id) in state.versions
         ]
         if not keys:
+            known = {tid for (name, tid) in state.versions if provider in (None, name)}
             raise TemplateNotFoundError(
                 f"no template '{template_id}'"
-                + (f" in provider instance '{provider}'" if provider else ""),
+                + (f" in provider instance '{provider}'" if provider else "")
+                + did_you_mean(template_id, known),
                 template_id=template_id,
             )
         if len(keys) > 1:
@@ -335,21 +497,166 @@ class TemplateEngine:
             template_id=template_id,
             provider_instance=instance.name,
             provider_type=instance.type,
-            merge=mode,
+            merge=_merge_of(versions, mode),
             layers=layers,
             fields=fields,
         )
 
     # -- loading ----------------------------------------------------------------------
 
-    def _load(self) -> EngineState:
-        with gc_paused():
-            storage = self.storage
-            layers = [storage.read(source) for source in storage.list_sources()]
-            return self._assemble(layers)
+    def _load(self, *, from_cache: bool = True) -> EngineState:
+        """A load: from the cache when its key matches, else from the layers (each
+        changed file parsed, or taken from the cache of parsed files), then cached."""
+        cache = self.cache
+        try:
+            with gc_paused():
+                reader = self._layer_reader()
+                snapshot = reader.snapshot()
+                key = self._cache_key(snapshot) if cache is not None else None
+                if cache is not None and key is not None and from_cache:
+                    cached = cache.load_state(key)
+                    if cached is not None:
+                        state = cached.state
+                        state.fingerprint, state.cache_key = snapshot.fingerprint, key
+                        return state
+                failures = self._plugin_failures()
+                state = self._assemble(reader.layers(snapshot))
+                state.fingerprint = snapshot.fingerprint
+                self._store(state, snapshot, key, failures)
+                return state
+        finally:
+            if cache is not None:
+                cache.close()
+
+    def _cache_key(self, snapshot: StorageSnapshot) -> str:
+        """Everything that can change a load, hashed (see :mod:`templar.cache`)."""
+        from templar.cache import plugins_fingerprint, state_key
+
+        return state_key(
+            {
+                "config_dir": str(self.config_dir),
+                "settings": self.settings.model_dump_json(exclude={"cache", "watch"}),
+                "settings_file": str(self.settings_file),
+                "plugins": plugins_fingerprint(self.plugins),
+                "storage": self.settings.storage.backend,
+                "fingerprint": snapshot.fingerprint,
+            }
+        )
+
+    def _plugin_failures(self) -> list[tuple[str, str | None]]:
+        return [(i.name, i.error) for i in self.plugins.infos.values() if i.error]
+
+    def _store(
+        self,
+        state: EngineState,
+        snapshot: StorageSnapshot,
+        key: str | None,
+        failures_before: list[tuple[str, str | None]],
+    ) -> None:
+        """Cache a load made from ``snapshot``, unless a plugin failed while making it
+        (its warning must come again next time) or a file changed under the reader."""
+        cache = self.cache
+        if cache is None or key is None or not snapshot.consistent:
+            return
+        if self._plugin_failures() != failures_before:
+            return
+        if cache.store_state(key, state, self.config_dir):
+            state.cache_key = key
+
+    def _reload(
+        self, *, keep_last_good: bool, files: Iterable[str] = (), full: bool = False
+    ) -> ChangeEvent | None:
+        """Bring the state up to date with the files; the event, or ``None`` when
+        nothing an observer would care about changed.
+
+        ``keep_last_good`` is hot reload's rule: templates that break keep their last
+        good version (stale), and a file that stops parsing keeps its templates.
+        """
+        from templar.changes import change_event, keep_parsable_layers, something_happened
+
+        old = self._state
+        if self._settings_from_file:
+            settings, settings_file = load_settings(self.config_dir)
+            if full or settings != self.settings or settings_file != self.settings_file:
+                self.settings, self.settings_file = settings, settings_file
+                self._reset_pipeline()
+                full = True
+            self._settings_positions = None  # the lines of templar.yaml may have moved
+        elif full:
+            self._reset_pipeline()
+        cache = self.cache
+        try:
+            with gc_paused():
+                reader = self._layer_reader()
+                snapshot = reader.snapshot()
+                if old is not None and not old.from_cache and snapshot.fingerprint == old.fingerprint:
+                    return None
+                failures = self._plugin_failures()
+                layers = reader.layers(snapshot)
+                kept: set[str] = set()
+                if keep_last_good and old is not None:
+                    layers, kept = keep_parsable_layers(layers, old.layers)
+                state = self._assemble(layers)
+                state.fingerprint = snapshot.fingerprint
+                if not keep_last_good:
+                    # hot reload skips this: its state may hold last good versions, and
+                    # the writing would delay the next event
+                    key = self._cache_key(snapshot) if cache is not None else None
+                    self._store(state, snapshot, key, failures)
+                event = change_event(
+                    old,
+                    state,
+                    keep_last_good=keep_last_good,
+                    stale_layers=kept,
+                    files=files or reader.changed,
+                    full_reload=full,
+                )
+        finally:
+            if cache is not None:
+                cache.close()
+        self._state = state
+        if old is None or not something_happened(event, old, state):
+            return None
+        self._emit(event)
+        return event
+
+    def _emit(self, event: ChangeEvent) -> None:
+        for _ in self.plugins.call_each("templar_on_change", event=event, engine=self):
+            pass
+
+    def _prepare_hot_reload(self) -> None:
+        """Have the layers in memory (a load from the cache has none) before watching."""
+        if self._state is None or self._state.from_cache:
+            self._state = self._load(from_cache=False)
+
+    def _hot_reload(self, files: Sequence[str], *, full: bool) -> ChangeEvent | None:
+        """One settled batch of file changes, applied; ``None`` if it changed nothing.
+
+        A ``templar.yaml`` that no longer loads is reported as an error event and the
+        last good state stays in service.
+        """
+        try:
+            return self._reload(keep_last_good=True, files=files, full=full)
+        except ConfigurationError as e:
+            issue = ValidationIssueDTO(
+                code="config-error",
+                severity=Severity.ERROR,
+                message=e.message,
+                file=e.context.get("file"),
+                line=e.context.get("line"),
+                column=e.context.get("column"),
+                field=e.context.get("field"),
+            )
+            event = ChangeEvent(issues=[issue], files=list(files), full_reload=True)
+            self._emit(event)
+            return event
 
     def _assemble(self, layers: Sequence[RawLayer]) -> EngineState:
         state = EngineState()
+        # what the previous assembly computed is looked up in ``_memo_in``; this one's
+        # goes to ``_memo_out``, so entries of templates gone are dropped
+        self._memo_in, self._memo_out = self._memo_out, _AssemblyMemo()
+        state.layers = {layer.source.location: layer for layer in layers}
         for layer in layers:
             state.file_issues.extend(layer.issues)
         if not layers:
@@ -378,7 +685,7 @@ class TemplateEngine:
             templates: dict[str, TemplateDTO] = {}
             for template_id, template_versions in versions.items():
                 state.versions[(instance.name, template_id)] = template_versions
-                dto, verdict = self._validate(instance, spec, template_id, template_versions)
+                dto, verdict = self._validated(instance, spec, template_id, template_versions)
                 state.verdicts.append(verdict)
                 if dto is not None:
                     templates[template_id] = dto
@@ -478,7 +785,7 @@ class TemplateEngine:
             if len(group) < 2:
                 continue
             seen: dict[str, str] = {}
-            for layer in group:
+            for index, layer in enumerate(group):
                 kept = []
                 for template in layer.templates:
                     if template.template_id in seen:
@@ -500,7 +807,9 @@ class TemplateEngine:
                         continue
                     seen[template.template_id] = layer.source.location
                     kept.append(template)
-                layer.templates = kept
+                if len(kept) != len(layer.templates):
+                    # a copy: the layer reader keeps the layer as read for the next reload
+                    group[index] = RawLayer(layer.source, kept, layer.issues)
 
     def _report_unknown_type(
         self,
@@ -600,17 +909,61 @@ class TemplateEngine:
                         )
                     )
                     continue
-                version = normalize(template.body, spec, ref, template.doc_path)
-                # The id may be a mapping key rather than a field: record it either way,
-                # so provenance shows every layer that defines the template.
-                version.body["template_id"] = template.template_id
+                version = self._normalized(template, spec, ref)
                 versions.setdefault(template.template_id, []).append(version)
         if not versions:
             return versions
         defaults = self._defaults_versions(instance, spec)
         return {tid: [*defaults, *own] for tid, own in versions.items()}
 
+    def _normalized(self, template: RawTemplate, spec: ProviderSpec, ref: LayerRef) -> TemplateVersion:
+        """``template`` in canonical form, from the memo when it is the same object."""
+        key = (id(template), spec.name)
+        known = self._memo_in.versions.get(key) or self._memo_out.versions.get(key)
+        if known is not None and known[0] is template:
+            version = known[1]
+        else:
+            version = normalize(template.body, spec, ref, template.doc_path)
+            # The id may be a mapping key rather than a field: record it either way,
+            # so provenance shows every layer that defines the template.
+            version.body["template_id"] = template.template_id
+        self._memo_out.versions[key] = (template, version)
+        return version
+
+    def _validated(
+        self,
+        instance: ProviderInstance,
+        spec: ProviderSpec,
+        template_id: str,
+        versions: list[TemplateVersion],
+    ) -> tuple[TemplateDTO | None, Verdict]:
+        """:meth:`_validate`, skipped when the versions are the very objects validated
+        last time without any issue (issues carry line numbers, which may have moved)."""
+        key = (instance.name, template_id)
+        known = self._memo_in.verdicts.get(key)
+        if (
+            known is not None
+            and not known[2][2]
+            and len(known[0]) == len(versions)
+            and all(a is b for a, b in zip(known[0], versions, strict=True))
+        ):
+            dto, verdict = known[1], known[2]
+        else:
+            dto, verdict = self._validate(instance, spec, template_id, versions)
+        self._memo_out.verdicts[key] = (versions, dto, verdict)
+        return dto, verdict
+
     def _defaults_versions(
+        self, instance: ProviderInstance, spec: ProviderSpec
+    ) -> list[TemplateVersion]:
+        key = (instance.name, instance.type, spec.name)
+        known = self._memo_in.defaults.get(key) or self._memo_out.defaults.get(key)
+        if known is None:
+            known = self._make_defaults_versions(instance, spec)
+        self._memo_out.defaults[key] = known
+        return known
+
+    def _make_defaults_versions(
         self, instance: ProviderInstance, spec: ProviderSpec
     ) -> list[TemplateVersion]:
         out = []
@@ -905,6 +1258,14 @@ def gc_paused() -> Iterator[None]:
         gc.unfreeze()
         if was_enabled:
             gc.enable()
+
+
+def _merge_of(versions: Sequence[TemplateVersion], mode: str) -> str:
+    """How one template merged: ``replace`` when a layer replaced the lower ones."""
+    if any(v.merge == "replace" for v in versions):
+        return "replace"
+    files = [v for v in versions if v.layer.kind <= LayerKind.SHARED]
+    return "replace" if mode == "replace" and any(v.merge != "deep" for v in files) else "deep"
 
 
 _CORE_ORDER = {name: i for i, name in enumerate(TemplateDTO.model_fields)}
