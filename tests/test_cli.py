@@ -193,12 +193,26 @@ def test_schema_of_an_unknown_type_is_an_error() -> None:
     assert code == 1 and err == "error: unknown provider type 'nope'; installed: generic\n"
 
 
-def test_schema_is_json_schema_of_a_template() -> None:
+def test_schema_describes_layer_files_as_written_and_effective_templates() -> None:
+    import jsonschema
+
     code, out, _ = run("schema")
+    assert code == 0
+    validator = jsonschema.Draft202012Validator(json.loads(out))
+    for document in (
+        [{"template_id": "a", "name": "A", "replicas": 2}],
+        {"templates": [{"templateId": "a"}], "scheduler_type": "hostfactory"},
+        {"a": {"configuration": {"x": 1}}, "_base": {"name": "shared"}},
+    ):
+        assert list(validator.iter_errors(document)) == [], document
+    assert list(validator.iter_errors([{"name": "no id"}]))
+    assert list(validator.iter_errors([{"template_id": "a", "is_active": "maybe"}]))
+
+    code, out, _ = run("schema", "--effective")
     schema = json.loads(out)
     assert code == 0
     assert schema["properties"]["template_id"]["type"] == "string"
-    assert "template_id" in schema["required"]
+    assert "template_id" in schema["required"] and "source_file" in schema["properties"]
 
 
 def test_plugins_lists_the_builtins_with_their_hooks() -> None:

@@ -381,16 +381,20 @@ def plugins_command(obj: CliContext, output_format: str) -> None:
     "--type", "provider_type", default="generic", show_default=True, help="Provider type."
 )
 @click.option(
-    "--file",
-    "file_shape",
+    "--effective",
     is_flag=True,
-    help="Schema of a layer file as written (for editors: completion and checking of "
-    "awsprov_templates.yaml and friends) instead of one effective template.",
+    help="Schema of one effective template as the engine hands it out (list --format "
+    "json), instead of a layer file as written.",
 )
 @click.pass_obj
 @handles_errors
-def schema_command(obj: CliContext, provider_type: str, file_shape: bool) -> None:
-    """Print the JSON Schema of a template of one provider type, or of its layer files."""
+def schema_command(obj: CliContext, provider_type: str, effective: bool) -> None:
+    """Print the JSON Schema of a provider type's templates.
+
+    By default, the schema of a layer file as people write it (awsprov_templates.yaml
+    and friends: the three file shapes, flat keys in the provider's spelling), for
+    editor completion and checking; with --effective, of one effective template.
+    """
     from templar.errors import TemplarError, did_you_mean
     from templar.plugins import PluginHost
     from templar.schema import layer_file_schema, template_schema
@@ -403,7 +407,7 @@ def schema_command(obj: CliContext, provider_type: str, file_shape: bool) -> Non
             f"installed: {', '.join(sorted(providers))}",
             provider_type=provider_type,
         )
-    schema = layer_file_schema(entry.spec) if file_shape else template_schema(entry.spec)
+    schema = template_schema(entry.spec) if effective else layer_file_schema(entry.spec)
     click.echo(json.dumps(schema, indent=2))
 
 

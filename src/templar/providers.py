@@ -85,7 +85,7 @@ class CamelCaseKeyStyle:
     def spellings(self, key: str) -> list[str]:
         """Every spelling of the canonical ``key`` this style reads, external first.
 
-        Editors' schemas (``templates schema --file``) offer the first and accept all.
+        Editors' schemas (``templates schema``) offer the first and accept all.
         """
         names = [self.to_external(key), key, snake_to_camel(key)]
         names += [alias for alias, canonical in self.aliases.items() if canonical == key]

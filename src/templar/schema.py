@@ -2,16 +2,16 @@
 
 Two schemas per provider type:
 
-* :func:`template_schema`: one *effective* template, as the engine hands it out
-  (``templates schema --type T``): snake_case, provider keys under ``configuration``,
-  the read-only fields the engine adds.
 * :func:`layer_file_schema`: one *layer file* as a person writes it
-  (``templates schema --type T --file``), for editor completion and checking: the three
+  (``templates schema --type T``), for editor completion and checking: the three
   file shapes, core fields in snake_case or HostFactory camelCase, provider keys flat or
   under ``configuration`` in every spelling the provider's key style reads. The
   provider's own spelling is suggested; the others are accepted but marked
   ``doNotSuggest`` so completion lists each key once. No key is required, since a
   higher layer may be partial; a listed template needs its id.
+* :func:`template_schema`: one *effective* template, as the engine hands it out
+  (``templates schema --type T --effective``): snake_case, provider keys under
+  ``configuration``, the read-only fields the engine adds.
 """
 
 from __future__ import annotations

@@ -196,7 +196,7 @@ def test_list_style_usage_errors(
 def test_file_schema_accepts_the_samples_and_catches_typos(
     orb_samples: Path, templar_cli: RunCli
 ) -> None:
-    result = templar_cli("schema", "--type", "aws", "--file", entry_points=["aws"])
+    result = templar_cli("schema", "--type", "aws", entry_points=["aws"])
     assert result.exit_code == 0, result.output
     schema = json.loads(result.stdout)
     jsonschema.Draft202012Validator.check_schema(schema)
@@ -230,8 +230,8 @@ def test_file_schema_accepts_the_samples_and_catches_typos(
     assert list(validator.iter_errors(good)) == []
 
 
-def test_effective_template_schema_keeps_its_meaning(templar_cli: RunCli) -> None:
-    result = templar_cli("schema", "--type", "aws", entry_points=["aws"])
+def test_effective_template_schema(templar_cli: RunCli) -> None:
+    result = templar_cli("schema", "--type", "aws", "--effective", entry_points=["aws"])
     schema = json.loads(result.stdout)
     assert "source_file" in schema["properties"]
     configuration = schema["properties"]["configuration"]
