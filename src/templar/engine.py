@@ -132,9 +132,9 @@ class _AssemblyMemo:
         default_factory=dict
     )
     defaults: dict[tuple[str, str, str], list[TemplateVersion]] = field(default_factory=dict)
-    verdicts: dict[
-        tuple[str, str], tuple[list[TemplateVersion], TemplateDTO | None, Verdict]
-    ] = field(default_factory=dict)
+    verdicts: dict[tuple[str, str], tuple[list[TemplateVersion], TemplateDTO | None, Verdict]] = (
+        field(default_factory=dict)
+    )
 
 
 class TemplateEngine:
@@ -589,7 +589,11 @@ class TemplateEngine:
             with gc_paused():
                 reader = self._layer_reader()
                 snapshot = reader.snapshot()
-                if old is not None and not old.from_cache and snapshot.fingerprint == old.fingerprint:
+                if (
+                    old is not None
+                    and not old.from_cache
+                    and snapshot.fingerprint == old.fingerprint
+                ):
                     return None
                 failures = self._plugin_failures()
                 layers = reader.layers(snapshot)
@@ -916,7 +920,9 @@ class TemplateEngine:
         defaults = self._defaults_versions(instance, spec)
         return {tid: [*defaults, *own] for tid, own in versions.items()}
 
-    def _normalized(self, template: RawTemplate, spec: ProviderSpec, ref: LayerRef) -> TemplateVersion:
+    def _normalized(
+        self, template: RawTemplate, spec: ProviderSpec, ref: LayerRef
+    ) -> TemplateVersion:
         """``template`` in canonical form, from the memo when it is the same object."""
         key = (id(template), spec.name)
         known = self._memo_in.versions.get(key) or self._memo_out.versions.get(key)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 #: Core template fields and the HostFactory (camelCase) spelling the engine also reads.
 CORE_FIELD_ALIASES: dict[str, str] = {
@@ -223,3 +223,30 @@ class ChangeEvent(BaseModel):
     def is_empty(self) -> bool:
         """True when nothing was added, changed, removed or newly broken."""
         return not (self.added or self.changed or self.removed or self.stale or self.issues)
+
+
+class TemplateCacheEntryDTO(BaseModel):
+    """One template as the on-disk cache holds it (:meth:`templar.TemplateEngine.cache_entries`).
+
+    ``hit_count`` is how many times the cached load holding this template was served
+    instead of reading the files, counted across every process sharing the cache.
+    """
+
+    model_config = ConfigDict(frozen=True)
+
+    template: TemplateDTO
+    cached_at: datetime
+    ttl_seconds: float
+    hit_count: int = 0
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def age_seconds(self) -> float:
+        """Seconds since the entry was written."""
+        return (datetime.now(UTC) - self.cached_at).total_seconds()
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def is_expired(self) -> bool:
+        """True once the entry is older than its TTL: it is no longer served."""
+        return self.age_seconds > self.ttl_seconds

@@ -1,0 +1,139 @@
+"""engine.reload(): only what changed is parsed, merged and validated again; the change
+event says what moved, and plugins receive it through templar_on_change."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from templar import ChangeEvent, TemplarPluginWarning, TemplateEngine, hookimpl
+from tests.conftest import WriteFile
+
+
+def template(tid: str, **fields: Any) -> dict[str, Any]:
+    return {"template_id": tid, "provider_type": "generic", **fields}
+
+
+class Recorder:
+    """A plugin that records the change events it is given."""
+
+    def __init__(self) -> None:
+        self.events: list[ChangeEvent] = []
+        self.engines: list[TemplateEngine] = []
+
+    @hookimpl
+    def templar_on_change(self, event: ChangeEvent, engine: TemplateEngine) -> None:
+        self.events.append(event)
+        self.engines.append(engine)
+
+
+class Exploding:
+    @hookimpl
+    def templar_on_change(self, event: ChangeEvent, engine: TemplateEngine) -> None:
+        raise RuntimeError("boom")
+
+
+@pytest.fixture
+def recorder() -> Recorder:
+    return Recorder()
+
+
+def test_reload_reports_added_changed_removed_per_instance(
+    config_dir: Path, write: WriteFile, recorder: Recorder
+) -> None:
+    write("templates.yaml", [template("a", name="A"), template("b", name="B")])
+    engine = TemplateEngine(config_dir, plugins=[recorder])
+    assert [t.name for t in engine.list_templates()] == ["A", "B"]
+
+    write("templates.yaml", [template("a", name="A2"), template("c", name="C")])
+    event = engine.reload()
+
+    assert event.changed == {"generic": ["a"]}
+    assert event.added == {"generic": ["c"]}
+    assert event.removed == {"generic": ["b"]}
+    assert event.files == [str(config_dir / "templates.yaml")]
+    assert recorder.events == [event]
+    assert recorder.engines == [engine]
+    assert engine.get_template("a").name == "A2"  # type: ignore[union-attr]
+
+
+def test_reload_without_a_change_is_an_empty_event_and_no_hook(
+    config_dir: Path, write: WriteFile, recorder: Recorder
+) -> None:
+    write("templates.yaml", [template("a", name="A")])
+    engine = TemplateEngine(config_dir, plugins=[recorder])
+    engine.list_templates()
+    assert engine.reload().is_empty
+    assert recorder.events == []
+
+
+def test_reload_event_lists_the_issues_the_change_introduced(
+    config_dir: Path, write: WriteFile, recorder: Recorder
+) -> None:
+    write("templates.yaml", [template("a", name="A"), template("b", name="B", is_active=True)])
+    engine = TemplateEngine(config_dir, plugins=[recorder])
+    engine.list_templates()
+
+    write("templates.yaml", [template("a", name="A"), template("b", name="B", is_active="yes?")])
+    event = engine.reload()
+
+    assert [(i.code, i.template_id, i.field) for i in event.issues] == [
+        ("invalid-field", "b", "is_active")
+    ]
+    # plain reload() serves the files as they are: the broken template is gone
+    assert event.removed == {"generic": ["b"]}
+    assert event.stale == {}
+
+
+def test_a_failing_change_hook_is_reported_and_the_others_still_run(
+    config_dir: Path, write: WriteFile, recorder: Recorder
+) -> None:
+    write("templates.yaml", [template("a", name="A")])
+    engine = TemplateEngine(config_dir, plugins=[Exploding(), recorder])
+    engine.list_templates()
+    write("templates.yaml", [template("a", name="B")])
+    with pytest.warns(
+        TemplarPluginWarning, match="raised in templar_on_change: RuntimeError: boom"
+    ):
+        event = engine.reload()
+    assert recorder.events == [event]
+    assert engine.get_template("a").name == "B"  # type: ignore[union-attr]
+
+
+def test_reload_parses_only_the_edited_file_and_revalidates_only_what_it_touches(
+    config_dir: Path, write: WriteFile
+) -> None:
+    write("templates.yaml", [template(f"t{i}", name=f"T{i}") for i in range(20)])
+    write("genericinst_templates.yaml", [template("t3", name="overlay")])
+    engine = TemplateEngine(config_dir, use_cache=False)
+    before = {t.template_id: t for t in engine.list_templates()}
+
+    parsed: list[str] = []
+    validated: list[str] = []
+    storage = engine.storage
+    real_parse = storage.parse  # type: ignore[attr-defined]
+    real_validate = engine._validate
+
+    def counting_parse(source: Any, raw: bytes) -> Any:
+        parsed.append(Path(source.location).name)
+        return real_parse(source, raw)
+
+    def counting_validate(instance: Any, spec: Any, template_id: str, versions: Any) -> Any:
+        validated.append(template_id)
+        return real_validate(instance, spec, template_id, versions)
+
+    storage.parse = counting_parse  # type: ignore[attr-defined]
+    engine._validate = counting_validate  # type: ignore[method-assign]
+
+    write("genericinst_templates.yaml", [template("t3", name="overlay 2")])
+    event = engine.reload()
+
+    assert parsed == ["genericinst_templates.yaml"]
+    assert validated == ["t3"]
+    assert event.changed == {"generic": ["t3"]}
+    after = {t.template_id: t for t in engine.list_templates()}
+    assert after["t3"].name == "overlay 2"
+    # untouched templates are the very objects served before
+    assert all(after[tid] is before[tid] for tid in before if tid != "t3")
