@@ -64,6 +64,7 @@ CACHE_DIR_ENV = "TEMPLAR_CACHE_DIR"
 _MAGIC = "templar-cache"
 _STATE, _LAYER, _META, _HITS = "state:", "layer:", "meta:", "hits:"
 _STATS_HITS, _STATS_MISSES = "stats:hits", "stats:misses"
+_META_GRACE_SECONDS = 86_400
 
 
 class CorruptEntryError(Exception):
@@ -266,12 +267,14 @@ class TemplateCache:
         with self._using() as cache:
             if cache is None:
                 return False
+            # the entry's age and hits outlive it by a day, so that an expired entry
+            # can still be reported as expired
+            keep = self.ttl_seconds + _META_GRACE_SECONDS
             with cache.transact(retry=True):
-                cache.set(
-                    _STATE + key, _seal("state", _STATE + key, payload, now), self.ttl_seconds
-                )
-                cache.set(_HITS + key, 0, self.ttl_seconds)
-                cache.set(_META + key, orjson.dumps(meta), self.ttl_seconds)
+                sealed = _seal("state", _STATE + key, payload, now)
+                cache.set(_STATE + key, sealed, self.ttl_seconds)
+                cache.set(_HITS + key, 0, keep)
+                cache.set(_META + key, orjson.dumps(meta), keep)
             return True
         return False
 

@@ -98,11 +98,17 @@ def change_event(
 
 
 def something_happened(event: ChangeEvent, old: EngineState | None, new: EngineState) -> bool:
-    """Whether ``event`` is worth emitting: templates moved, issues appeared, or the
-    set of stale templates changed (a template that stays broken is not news)."""
+    """Whether ``event`` is worth emitting: templates moved, issues appeared, the set
+    of stale templates changed (a template that stays broken is not news), or the
+    engine config was read again."""
     old_stale = old.stale if old is not None else {}
     return bool(
-        event.added or event.changed or event.removed or event.issues or old_stale != new.stale
+        event.full_reload  # the engine config was read again: always worth saying
+        or event.added
+        or event.changed
+        or event.removed
+        or event.issues
+        or old_stale != new.stale
     )
 
 

@@ -20,7 +20,7 @@ import click
 
 if TYPE_CHECKING:
     from templar.engine import TemplateEngine
-    from templar.models import TemplateDTO, TemplateExplanation, ValidationIssueDTO
+    from templar.models import ChangeEvent, TemplateDTO, TemplateExplanation, ValidationIssueDTO
 
 EXIT_OK, EXIT_FAILURE, EXIT_USAGE = 0, 1, 2
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,9 +29,10 @@ F = TypeVar("F", bound=Callable[..., Any])
 class CliContext:
     """What every command gets as ``ctx.obj``; plugin commands use :meth:`engine` too."""
 
-    def __init__(self, config_dir: str | None, debug: bool) -> None:
+    def __init__(self, config_dir: str | None, debug: bool, use_cache: bool = True) -> None:
         self.config_dir = config_dir
         self.debug = debug
+        self.use_cache = use_cache
         self._engine: TemplateEngine | None = None
 
     def engine(self) -> TemplateEngine:
@@ -39,7 +40,7 @@ class CliContext:
         if self._engine is None:
             from templar.engine import TemplateEngine
 
-            self._engine = TemplateEngine(self.config_dir)
+            self._engine = TemplateEngine(self.config_dir, use_cache=self.use_cache)
         return self._engine
 
 
@@ -96,17 +97,22 @@ def _version() -> str:
     help="Config directory (default: $TEMPLAR_CONFIG_DIR, else the current directory).",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
+@click.option(
+    "--no-cache",
+    is_flag=True,
+    help="Read every file; neither use nor update the on-disk cache.",
+)
 @click.version_option(
     version=None, package_name="templar", prog_name="templates", message="%(prog)s %(version)s"
 )
 @click.pass_context
-def cli(ctx: click.Context, config_dir: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, config_dir: str | None, debug: bool, no_cache: bool) -> None:
     """Discover, merge, validate and inspect provider templates."""
     # Warnings (a plugin that failed to load, ...) as one line each; restored when the
     # command ends, so running the CLI in-process leaves the caller's settings alone.
     ctx.with_resource(warnings.catch_warnings())
     warnings.showwarning = _show_warning
-    ctx.obj = CliContext(config_dir, debug)
+    ctx.obj = CliContext(config_dir, debug, use_cache=not no_cache)
 
 
 def handles_errors(f: F) -> F:
@@ -409,6 +415,145 @@ def schema_command(obj: CliContext, provider_type: str, effective: bool) -> None
         )
     schema = template_schema(entry.spec) if effective else layer_file_schema(entry.spec)
     click.echo(json.dumps(schema, indent=2))
+
+
+@cli.group("cache")
+def cache_group() -> None:
+    """Inspect or empty the on-disk cache."""
+
+
+@cache_group.command("info")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.pass_obj
+@handles_errors
+def cache_info_command(obj: CliContext, output_format: str) -> None:
+    """Directory, size, entries, hits, misses, and the age of this directory's entry."""
+    info = obj.engine().cache_info()
+    if output_format == "json":
+        click.echo(info.model_dump_json(indent=2))
+        return
+    ttl = f"ttl {info.ttl_seconds:g} s"
+    rows = [
+        ["directory", info.directory],
+        ["enabled", f"yes ({ttl})" if info.enabled else f"no ({ttl})"],
+        ["size", _human_size(info.size_bytes)],
+        [
+            "entries",
+            f"{info.entries} ({_plural(info.loads, 'load')}, "
+            f"{_plural(info.parsed_files, 'parsed file')})",
+        ],
+        ["hits", str(info.hits)],
+        ["misses", str(info.misses)],
+    ]
+    current = info.current
+    if current is None:
+        rows.append(["age", "- (this config directory is not cached)"])
+    else:
+        state = "expired" if current.expired else f"{current.templates} templates"
+        rows.append(
+            ["age", f"{current.age_seconds:.1f} s ({state}, served {current.hit_count} times)"]
+        )
+    for name, value in rows:
+        click.echo(f"{name:<10} {value}")
+
+
+@cache_group.command("clear")
+@click.pass_obj
+@handles_errors
+def cache_clear_command(obj: CliContext) -> None:
+    """Remove every entry of the cache directory."""
+    from templar.cache import resolve_cache_dir
+
+    engine = obj.engine()
+    removed = engine.clear_cache()
+    directory = resolve_cache_dir(engine.settings.cache, engine.config_dir)
+    click.echo(f"removed {removed} entr{'y' if removed == 1 else 'ies'} from {directory}")
+
+
+@cli.command("watch")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json"]),
+    default="text",
+    show_default=True,
+    help="One line per change: a summary, or a JSON object (JSON lines).",
+)
+@click.option(
+    "--debounce",
+    "debounce_ms",
+    type=click.IntRange(min=0),
+    help="Quiet time in milliseconds before reloading (default: watch.debounce_ms, 50).",
+)
+@click.pass_obj
+@handles_errors
+def watch_command(obj: CliContext, output_format: str, debounce_ms: int | None) -> None:
+    """Reload whenever a template file or templar.yaml changes; print each change.
+
+    Runs until interrupted (Ctrl-C), then exits 0. A template whose new version is
+    invalid stays in service as it last was and is listed as stale.
+    """
+    engine = obj.engine()
+    count = len(engine.list_templates(active_only=False))
+
+    def ready() -> None:
+        click.echo(
+            f"watching {_display_path(str(engine.config_dir))}: {count} templates (Ctrl-C to stop)",
+            err=True,
+        )
+
+    watcher = engine.watch(debounce_ms=debounce_ms)
+    watcher.on_ready = ready
+    try:
+        for event in watcher:
+            if output_format == "json":
+                click.echo(event.model_dump_json())
+            else:
+                click.echo(_event_line(event))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        watcher.stop()
+    click.echo("stopped", err=True)
+
+
+def _event_line(event: ChangeEvent) -> str:
+    """One change event as one line: what moved, per provider instance, then new issues."""
+    parts = ["full reload"] if event.full_reload else []
+    for label, by_instance in (
+        ("added", event.added),
+        ("changed", event.changed),
+        ("removed", event.removed),
+        ("stale", event.stale),
+    ):
+        parts += [f"{label} {name}: {', '.join(ids)}" for name, ids in by_instance.items()]
+    if event.issues:
+        count = len(event.issues)
+        parts.append(
+            f"{count} new issue{'s' * (count != 1)}: "
+            + " | ".join(_issue_line(issue) for issue in event.issues)
+        )
+    when = event.timestamp.astimezone().strftime("%H:%M:%S")
+    return f"{when} " + ("; ".join(parts) or "no change")
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' * (count != 1)}"
+
+
+def _human_size(size: int) -> str:
+    value = float(size)
+    for unit in ("B", "KB", "MB", "GB"):
+        if value < 1024 or unit == "GB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    return f"{size} B"  # pragma: no cover
 
 
 # -- output helpers -------------------------------------------------------------------

@@ -642,13 +642,15 @@ class TemplateEngine:
         try:
             return self._reload(keep_last_good=True, files=files, full=full)
         except ConfigurationError as e:
+            file, line, column = (e.context.get(k) for k in ("file", "line", "column"))
+            where = f"{file}:{line}:{column}: " if line else f"{file}: "
             issue = ValidationIssueDTO(
                 code="config-error",
                 severity=Severity.ERROR,
-                message=e.message,
-                file=e.context.get("file"),
-                line=e.context.get("line"),
-                column=e.context.get("column"),
+                message=e.message.removeprefix(where),
+                file=file,
+                line=line,
+                column=column,
                 field=e.context.get("field"),
             )
             event = ChangeEvent(issues=[issue], files=list(files), full_reload=True)

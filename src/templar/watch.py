@@ -52,6 +52,8 @@ class Watcher:
     :param debounce_ms: quiet time before reloading; default ``watch.debounce_ms``.
     :param on_change: called with each event from a background thread, after the
         engine's state was updated and the ``templar_on_change`` hook ran.
+    :param on_ready: called once the file system watch is in place (changes made
+        after it are seen), from the thread that watches.
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class Watcher:
         *,
         debounce_ms: int | None = None,
         on_change: Callable[[ChangeEvent], Any] | None = None,
+        on_ready: Callable[[], Any] | None = None,
     ) -> None:
         if not isinstance(engine.storage, FileStorage):
             raise StorageError(
@@ -72,6 +75,7 @@ class Watcher:
         if self.debounce_ms < 0:
             raise ValueError("debounce_ms must be >= 0")
         self.on_change = on_change
+        self.on_ready = on_ready
         #: set once the file system watch is in place: changes after this are seen
         self.ready = threading.Event()
         #: what went wrong and was skipped (a callback that raised, a failed reload)
@@ -140,7 +144,7 @@ class Watcher:
             yield_on_timeout=True,
             recursive=False,
         ):
-            self.ready.set()
+            self._mark_ready()
             pending.update(path for _change, path in changes)
             if changes and self.debounce_ms:
                 continue
@@ -174,13 +178,23 @@ class Watcher:
             yield_on_timeout=True,
             recursive=False,
         ):
-            self.ready.set()
+            self._mark_ready()
             pending.update(path for _change, path in changes)
             if changes and self.debounce_ms:
                 continue  # wait for a quiet period
             if pending:
                 batch, pending = pending, set()
                 yield batch
+
+    def _mark_ready(self) -> None:
+        if self.ready.is_set():
+            return
+        self.ready.set()
+        if self.on_ready is not None:
+            try:
+                self.on_ready()
+            except Exception as e:
+                self._report(f"on_ready callback raised {e!r}")
 
     def _apply(self, paths: set[str]) -> ChangeEvent | None:
         files = sorted(paths)
