@@ -8,9 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
+from templar.errors import TemplateParseError
 from templar.reader import _CAREFUL, _parse_yaml_carefully, _parse_yaml_fast, parse_document
 
 YAML_12_SCALARS = [
@@ -135,7 +136,13 @@ def _dump(data: Any, flow: bool) -> bytes:
 @given(data=documents, flow=st.booleans())
 def test_fast_and_careful_paths_agree(data: Any, flow: bool) -> None:
     document = _dump(data, flow)
-    careful = _parse_yaml_carefully(Path("t.yaml"), document)
+    try:
+        careful = _parse_yaml_carefully(Path("t.yaml"), document)
+    except TemplateParseError:
+        careful = None
+    # ruamel.yaml does not always read back what it wrote (it emits '?0' unquoted in
+    # flow style, then reads a complex key): such documents say nothing about us.
+    assume(careful == {"doc": data})
     fast = _parse_yaml_fast(document)
     if fast is not _CAREFUL:
         assert fast == careful, document
