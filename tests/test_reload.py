@@ -137,3 +137,88 @@ def test_reload_parses_only_the_edited_file_and_revalidates_only_what_it_touches
     assert after["t3"].name == "overlay 2"
     # untouched templates are the very objects served before
     assert all(after[tid] is before[tid] for tid in before if tid != "t3")
+
+
+SIZED_CONFIG = """
+providers:
+  - {name: small, type: sized}
+  - {name: big, type: sized, defaults: {size: 50}}
+  - {name: plain, type: generic}
+"""
+
+SHARED = """
+templates:
+  - template_id: s1
+    provider_type: sized
+    size: 5
+    maxNumber: 2
+  - template_id: s2
+    provider_type: sized
+    size: 3
+    max_number: 9
+  - template_id: g1
+    name: generic one
+  - template_id: g2
+    name: generic two
+    descripton: typo here
+"""
+
+OVERLAY = """
+- template_id: s1
+  size: 8
+- template_id: s2
+  color: green
+"""
+
+
+def _snapshot(engine: TemplateEngine) -> Any:
+    """Everything a load answers, but the time of validation."""
+    report = engine.validate().model_dump(mode="json")
+    for result in report["results"]:
+        result.pop("validation_time")
+    return (
+        [t.model_dump(mode="json") for t in engine.list_templates(active_only=False)],
+        report,
+        [i.name for i in engine.instances],
+        list(engine.state.versions),
+    )
+
+
+@pytest.mark.parametrize(
+    ("file", "old", "new"),
+    [
+        ("templates.yaml", "size: 5", "size: 6"),  # a value, several instances
+        ("templates.yaml", "size: 3", "size: 30"),  # an error (max over size) fixed
+        ("templates.yaml", "size: 5", "size: 1"),  # valid to invalid
+        ("templates.yaml", "name: generic one", "name: generic 1"),
+        ("templates.yaml", "templates:\n", "# a comment moves every line\ntemplates:\n"),
+        ("smallinst_templates.yaml", "size: 8", "size: 0"),  # invalid in one instance
+        ("smallinst_templates.yaml", "color: green", "color: blue"),
+        ("smallinst_templates.yaml", "- template_id: s2\n", "- template_id: s3\n"),
+        ("templates.yaml", "  - template_id: g2\n", "  - template_id: g0\n"),
+        ("sizedtype_templates.yaml", "- template_id: s1\n  size: 9\n", "[broken\n"),
+    ],
+)
+def test_an_incremental_reload_equals_a_full_load(
+    config_dir: Path, write: WriteFile, file: str, old: str, new: str
+) -> None:
+    from tests.providers_for_tests import SizedPlugin
+
+    write("templar.yaml", SIZED_CONFIG)
+    write("templates.yaml", SHARED)
+    write("smallinst_templates.yaml", OVERLAY)
+    write("sizedtype_templates.yaml", "- template_id: s1\n  size: 9\n")
+    engine = TemplateEngine(config_dir, plugins=[SizedPlugin()], use_cache=False)
+    engine.list_templates()
+    path = config_dir / file
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+    engine.reload()
+    fresh = TemplateEngine(config_dir, plugins=[SizedPlugin()], use_cache=False)
+    assert _snapshot(engine) == _snapshot(fresh)
+    # and back again
+    path.write_text(text)
+    engine.reload()
+    fresh = TemplateEngine(config_dir, plugins=[SizedPlugin()], use_cache=False)
+    assert _snapshot(engine) == _snapshot(fresh)

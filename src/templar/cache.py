@@ -32,7 +32,7 @@ import time
 import warnings
 import zlib
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import lru_cache
@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 
 import diskcache
 import orjson
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from templar.errors import TemplarCacheWarning
 from templar.models import (
@@ -116,6 +116,8 @@ class _JSONOnlyDisk(diskcache.Disk):  # type: ignore[misc]
 class CacheEntryInfo(BaseModel):
     """The cached load of one config directory, as ``templates cache info`` shows it."""
 
+    model_config = ConfigDict(defer_build=True)  # the warm path must not pay for it
+
     config_dir: str
     templates: int
     cached_at: datetime
@@ -126,6 +128,8 @@ class CacheEntryInfo(BaseModel):
 
 class CacheInfo(BaseModel):
     """What ``templates cache info`` prints."""
+
+    model_config = ConfigDict(defer_build=True)
 
     directory: str
     enabled: bool
@@ -182,15 +186,18 @@ class TemplateCache:
             return None
         for attempt in (1, 2):
             try:
-                self._cache = diskcache.Cache(str(self.directory), disk=_JSONOnlyDisk)
+                # No fsync: the cache is disposable. WAL keeps it whole across a crash of
+                # the process; after a power loss a damaged database is recreated.
+                self._cache = diskcache.Cache(
+                    str(self.directory), disk=_JSONOnlyDisk, sqlite_synchronous=0
+                )
                 return self._cache
             except sqlite3.DatabaseError as e:
                 if attempt == 2:
                     self._give_up(f"cache database in {self.directory} cannot be opened ({e})")
                     return None
                 _warn(f"cache database in {self.directory} is corrupt ({e}); recreated")
-                for name in ("cache.db", "cache.db-wal", "cache.db-shm"):
-                    (self.directory / name).unlink(missing_ok=True)
+                self._remove_database()
         return None  # pragma: no cover - the loop always returns
 
     def _give_up(self, message: str) -> None:
@@ -204,8 +211,20 @@ class TemplateCache:
         cache = self._open()
         try:
             yield cache
+        except sqlite3.DatabaseError as e:
+            if isinstance(e, sqlite3.OperationalError):  # locked, disk full, ...
+                self._give_up(f"cache in {self.directory} failed ({e})")
+                return
+            if cache is not None:
+                cache.close()
+            self._give_up(f"cache database in {self.directory} is corrupt ({e}); removed")
+            self._remove_database()
         except (sqlite3.Error, OSError, diskcache.Timeout) as e:
             self._give_up(f"cache in {self.directory} failed ({type(e).__name__}: {e})")
+
+    def _remove_database(self) -> None:
+        for name in ("cache.db", "cache.db-wal", "cache.db-shm"):
+            (self.directory / name).unlink(missing_ok=True)
 
     def close(self) -> None:
         """Close this thread's database connection (reopened on the next use)."""
@@ -390,17 +409,15 @@ def _layer_key(location: str, digest: str) -> str:
 
 @lru_cache(maxsize=64)
 def code_fingerprint(package: str) -> str:
-    """Version and source files (names, sizes, mtimes) of an imported top-level package.
+    """``__version__`` and source files (names, sizes, mtimes) of an imported package
+    (plugin versions come from their distributions, in the plugin signature).
 
     Part of every key, so that upgrading Templar or a plugin, or editing an editable
     install, never serves a result the new code would not produce.
     """
-    from importlib import metadata
-
     module = sys.modules.get(package)
     digest = hashlib.sha256(package.encode())
-    with suppress(metadata.PackageNotFoundError, ValueError):
-        digest.update(metadata.version(package).encode())
+    digest.update(str(getattr(module, "__version__", "")).encode())
     origin = getattr(module, "__file__", None)
     if origin:
         path = Path(origin)
@@ -530,39 +547,62 @@ def _fields_of_mask(mask: int) -> frozenset[str]:
 
 
 def encode_state(state: EngineState) -> bytes | None:
-    """JSON of a load, or ``None`` if JSON cannot hold it exactly."""
+    """JSON of a load, or ``None`` if JSON cannot hold it exactly.
+
+    Shaped for decoding, which is most of a warm load: each template is its field
+    mapping (orjson builds it, the model adopts it as is), with its source file as an
+    index into a list of files and the fields it had set as a bit mask alongside; a
+    verdict without issues or features is just its id and instance.
+    """
     instances = [[i.name, i.type, dict(i.defaults), i.declared_index] for i in state.instances]
-    by_instance = {name: list(templates.values()) for name, templates in state.templates.items()}
-    templates_json = _dumps({name: [t.__dict__ for t in ts] for name, ts in by_instance.items()})
+    instance_index = {instance.name: n for n, instance in enumerate(state.instances)}
+    files: dict[str | None, int | None] = {None: None}
+    templates: dict[str, list[dict[str, Any]]] = {}
+    masks: dict[str, list[int]] = {}
+    known_nulls = 0
+    for name, by_id in state.templates.items():
+        rows, bits = templates[name], masks[name] = [], []
+        for template in by_id.values():
+            values = dict(template.__dict__)
+            source = values["source_file"]
+            if source not in files:
+                files[source] = len(files) - 1
+            values["source_file"] = files[source]
+            known_nulls += sum(value is None for value in values.values())
+            rows.append(values)
+            bits.append(_fields_mask(template))
+    templates_json = _dumps(templates)
     instances_json = _dumps(instances)
     if templates_json is None or instances_json is None:
         return None
     # JSON writes NaN and infinity as null. Every null of a faithful dump is a field
     # left at None; if there are more, look for the non-finite numbers they may be.
-    known_nulls = sum(
-        value is None for ts in by_instance.values() for t in ts for value in t.__dict__.values()
-    )
     if templates_json.count(b"null") != known_nulls and any(
         _has_non_finite(t.configuration) or _has_non_finite(t.metadata) or _has_non_finite(t.tags)
-        for ts in by_instance.values()
-        for t in ts
+        for by_id in state.templates.values()
+        for t in by_id.values()
     ):
         return None
     if b"null" in instances_json and any(_has_non_finite(i[2]) for i in instances):
         return None
-    masks = _dumps({name: [_fields_mask(t) for t in ts] for name, ts in by_instance.items()})
-    verdicts = _dumps(
-        [
-            [template_id, instance.name, issues, features]
-            for template_id, instance, issues, features in state.verdicts
-        ]
+    verdicts = []
+    for template_id, instance, issues, features in state.verdicts:
+        verdict: list[Any] = [template_id, instance_index[instance.name]]
+        if issues or features:
+            verdict += [issues, features]
+        verdicts.append(verdict)
+    parts = (
+        instances_json,
+        _dumps([f for f in files if f is not None]),
+        templates_json,
+        _dumps(masks),
+        _dumps(verdicts),
+        _dumps(state.file_issues),
+        _dumps(state.validated_at),
     )
-    file_issues = _dumps(state.file_issues)
-    validated_at = _dumps(state.validated_at)
-    if masks is None or verdicts is None or file_issues is None or validated_at is None:
+    if any(part is None for part in parts):
         return None
-    parts = (instances_json, templates_json, masks, verdicts, file_issues, validated_at)
-    return b"[" + b",".join(parts) + b"]"
+    return b"[" + b",".join(parts) + b"]"  # type: ignore[arg-type]
 
 
 def decode_state(data: Any) -> EngineState:
@@ -570,35 +610,50 @@ def decode_state(data: Any) -> EngineState:
     from templar.engine import EngineState, ProviderInstance
 
     try:
-        instances_json, templates_json, masks, verdicts, issues_json, validated_at = data
+        instances_json, files, templates_json, masks, verdicts, issues_json, validated_at = data
         state = EngineState(from_cache=True, validated_at=datetime.fromisoformat(validated_at))
-        state.instances = [
+        state.instances = instances = [
             ProviderInstance(str(name), str(kind), dict(defaults), index)
             for name, kind, defaults, index in instances_json
         ]
-        by_name = {instance.name: instance for instance in state.instances}
         fromiso = datetime.fromisoformat
+        new, fields_of, width = TemplateDTO.__new__, _fields_of_mask, len(_TEMPLATE_KEYS)
         for name, items in templates_json.items():
             templates: dict[str, TemplateDTO] = {}
+            if items and items[0].keys() != _TEMPLATE_KEYS:  # the checksum vouches for
+                raise CorruptEntryError("a template of another shape")  # the others
             for values, mask in zip(items, masks[name], strict=True):
-                if values.keys() != _TEMPLATE_KEYS:
+                if len(values) != width:
                     raise CorruptEntryError("a template of another shape")
                 if values["created_at"] is not None:
                     values["created_at"] = fromiso(values["created_at"])
                 if values["updated_at"] is not None:
                     values["updated_at"] = fromiso(values["updated_at"])
-                templates[values["template_id"]] = _construct(
-                    TemplateDTO, values, set(_fields_of_mask(mask))
-                )
+                if values["source_file"] is not None:
+                    values["source_file"] = files[values["source_file"]]
+                # what model_construct does, without its per-field work (see above)
+                template = new(TemplateDTO)
+                _set(template, "__dict__", values)
+                _set(template, "__pydantic_fields_set__", set(fields_of(mask)))
+                _set(template, "__pydantic_extra__", None)
+                _set(template, "__pydantic_private__", None)
+                templates[values["template_id"]] = template
             state.templates[name] = templates
         state.verdicts = [
-            (str(tid), by_name[name], [_issue(i) for i in issues], [str(f) for f in features])
-            for tid, name, issues, features in verdicts
+            (verdict[0], instances[verdict[1]], [], [])
+            if len(verdict) == 2
+            else (
+                verdict[0],
+                instances[verdict[1]],
+                [_issue(i) for i in verdict[2]],
+                [str(f) for f in verdict[3]],
+            )
+            for verdict in verdicts
         ]
         state.file_issues = [_issue(values) for values in issues_json]
     except CorruptEntryError:
         raise
-    except (KeyError, TypeError, ValueError, AttributeError) as e:
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
         raise CorruptEntryError(f"unexpected content ({type(e).__name__}: {e})") from e
     return state
 
@@ -622,7 +677,10 @@ def encode_layer(layer: RawLayer) -> bytes | None:
     )
     if templates is None:
         return None
-    if b"null" in templates and any(_has_non_finite(t.body) for t in layer.templates):
+    known_nulls = sum(t.provider_type is None for t in layer.templates)  # see encode_state
+    if templates.count(b"null") != known_nulls and any(
+        _has_non_finite(t.body) for t in layer.templates
+    ):
         return None
     head = _dumps([int(source.kind), source.scope, source.location])
     issues = _dumps(layer.issues)

@@ -56,7 +56,7 @@ def change_event(
     stale_layers = set(stale_layers)
     invalid: dict[str, list[str]] = {}
     for template_id, instance, issues, _features in new.verdicts:
-        if any(issue.severity is Severity.ERROR for issue in issues):
+        if issues and any(issue.severity is Severity.ERROR for issue in issues):
             invalid.setdefault(instance.name, []).append(template_id)
 
     for name in dict.fromkeys([*new.templates, *old_templates]):
@@ -76,15 +76,15 @@ def change_event(
         was_stale = old_stale.get(name, set())
         added = [tid for tid in after if tid not in before]
         removed = [tid for tid in before if tid not in after]
-        changed = [
-            tid
-            for tid, template in after.items()
-            if tid in before
-            and (
-                _differs(template, before[tid])
-                or (tid in was_stale and tid not in stale)  # recovered
-            )
-        ]
+        changed = []
+        for tid, template in after.items():  # the hot loop of a hot reload: kept lean
+            previous = before.get(tid)
+            if previous is None:
+                continue
+            if (template is not previous and template != previous) or (
+                tid in was_stale and tid not in stale  # recovered
+            ):
+                changed.append(tid)
         if added:
             event.added[name] = added
         if removed:
@@ -112,10 +112,6 @@ def something_happened(event: ChangeEvent, old: EngineState | None, new: EngineS
     )
 
 
-def _differs(a: TemplateDTO, b: TemplateDTO) -> bool:
-    return a is not b and a != b
-
-
 def _in_result_order(
     state: EngineState, name: str, valid: dict[str, TemplateDTO], kept: dict[str, TemplateDTO]
 ) -> dict[str, TemplateDTO]:
@@ -137,8 +133,7 @@ def _defined_in(state: EngineState, name: str, tid: str, locations: set[str]) ->
 
 def _all_issues(state: EngineState) -> list[ValidationIssueDTO]:
     out = list(state.file_issues)
-    for _tid, _instance, issues, _features in state.verdicts:
-        out.extend(issues)
+    out += [issue for _, _, issues, _ in state.verdicts if issues for issue in issues]
     return out
 
 

