@@ -651,3 +651,32 @@ def test_parallel_processes_sharing_a_cache_while_a_file_changes(
     for _code, out, _err in finals:
         assert json.loads(out)[0]["name"] == "final-0"
     assert len(seen) >= 2  # the file really changed while they ran
+
+
+_LIST_AND_REPORT_MODULES = """
+import contextlib, io, json, sys
+from templar.cli import cli
+with contextlib.redirect_stdout(io.StringIO()):
+    cli.main(["--config-dir", sys.argv[1], "list", "--format", "json"], standalone_mode=False)
+print(json.dumps(sorted(sys.modules)))
+"""
+
+
+def test_a_warm_list_imports_no_yaml_watch_or_sql_library(simple: Path, cache_dir: Path) -> None:
+    """`templates list` pays only for what it uses (python -X importtime shows the rest)."""
+    env = {**os.environ, "TEMPLAR_CACHE_DIR": str(cache_dir)}
+    command = [sys.executable, "-c", _LIST_AND_REPORT_MODULES, str(simple)]
+    cold = json.loads(subprocess.run(command, capture_output=True, check=True, env=env).stdout)
+    warm = json.loads(subprocess.run(command, capture_output=True, check=True, env=env).stdout)
+    roots = {name.split(".")[0] for name in warm}
+    assert "ryml" in cold  # the cold load read YAML...
+    assert not roots & {"ryml", "ruamel"}  # ...the warm one never touches it
+    for modules in (cold, warm):
+        assert not {m.split(".")[0] for m in modules} & {
+            "watchfiles",
+            "anyio",
+            "asyncio",
+            "sqlalchemy",
+            "psycopg",
+            "psycopg2",
+        }

@@ -457,7 +457,10 @@ def cache_info_command(obj: CliContext, output_format: str) -> None:
     else:
         state = "expired" if current.expired else f"{current.templates} templates"
         rows.append(
-            ["age", f"{current.age_seconds:.1f} s ({state}, served {current.hit_count} times)"]
+            [
+                "age",
+                f"{current.age_seconds:.1f} s ({state}, served {_plural(current.hit_count, 'time')})",
+            ]
         )
     for name, value in rows:
         click.echo(f"{name:<10} {value}")
