@@ -387,6 +387,20 @@ def row(
     }
 
 
+def measure_in_turn(figures: list[tuple[Callable[[], Any], int]]) -> list[float]:
+    """Median wall times of several functions, run in turn (each ``runs`` times)."""
+    times: list[list[float]] = [[] for _ in figures]
+    for round_ in range(max(runs for _, runs in figures)):
+        for (fn, runs), spent in zip(figures, times, strict=True):
+            if round_ >= runs:
+                continue
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
+
+
 def run(
     sizes: list[int], fmt: str, repeat: int, workdir: Path, edits: int = 25
 ) -> list[dict[str, Any]]:
@@ -396,16 +410,22 @@ def run(
         corpus = generate_corpus(workdir / f"corpus-{size}-{fmt}", size, fmt)
         assert engine_cold_load(corpus) == size
         assert floor_cold_load(corpus) == size
-        floor = measure(lambda c=corpus: floor_cold_load(c), repeat)  # type: ignore[misc]
-        cold = measure(lambda c=corpus: engine_cold_load(c), repeat)  # type: ignore[misc]
-        rows.append(
-            row(size, "cold load", cold, floor, "cold floor", "<= 1.5x", cold / floor <= 1.5)
-        )
         with cache_directory(workdir / f"cache-{size}-{fmt}"):
             entry = cached_entry_file(corpus)
             assert engine_warm_load(corpus) == size
-            warm_floor = measure(lambda e=entry: floor_warm_load(e), repeat)  # type: ignore[misc]
-            warm = measure(lambda c=corpus: engine_warm_load(c), repeat)  # type: ignore[misc]
+            # in turn, so that a figure and what it is compared to see the same load
+            # of a shared machine; the quick warm figures get more runs
+            floor, cold, warm_floor, warm = measure_in_turn(
+                [
+                    (lambda c=corpus: floor_cold_load(c), repeat),  # type: ignore[misc]
+                    (lambda c=corpus: engine_cold_load(c), repeat),  # type: ignore[misc]
+                    (lambda e=entry: floor_warm_load(e), 5 * repeat),  # type: ignore[misc]
+                    (lambda c=corpus: engine_warm_load(c), 5 * repeat),  # type: ignore[misc]
+                ]
+            )
+            rows.append(
+                row(size, "cold load", cold, floor, "cold floor", "<= 1.5x", cold / floor <= 1.5)
+            )
             rows.append(
                 row(
                     size,
@@ -418,7 +438,7 @@ def run(
                 )
             )
             rows.append(row(size, "warm load", warm, cold, "cold load", ">= 5x", cold >= 5 * warm))
-            fresh = statistics.median(warm_load_in_a_new_process(corpus) for _ in range(repeat))
+            fresh = statistics.median(warm_load_in_a_new_process(corpus) for _ in range(3 * repeat))
             rows.append(
                 row(
                     size,

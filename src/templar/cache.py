@@ -618,6 +618,7 @@ def decode_state(data: Any) -> EngineState:
         ]
         fromiso = datetime.fromisoformat
         new, fields_of, width = TemplateDTO.__new__, _fields_of_mask, len(_TEMPLATE_KEYS)
+        sources: dict[int | None, str | None] = {None: None, **dict(enumerate(files))}
         for name, items in templates_json.items():
             templates: dict[str, TemplateDTO] = {}
             if items and items[0].keys() != _TEMPLATE_KEYS:  # the checksum vouches for
@@ -629,8 +630,7 @@ def decode_state(data: Any) -> EngineState:
                     values["created_at"] = fromiso(values["created_at"])
                 if values["updated_at"] is not None:
                     values["updated_at"] = fromiso(values["updated_at"])
-                if values["source_file"] is not None:
-                    values["source_file"] = files[values["source_file"]]
+                values["source_file"] = sources[values["source_file"]]
                 # what model_construct does, without its per-field work (see above)
                 template = new(TemplateDTO)
                 _set(template, "__dict__", values)
