@@ -30,6 +30,7 @@ from templar import (
     TemplarCacheWarning,
     TemplateEngine,
     hookimpl,
+    snapshot,
 )
 from templar.cache import resolve_cache_dir
 from templar.cli import cli
@@ -131,6 +132,17 @@ def test_a_cache_directory_others_can_write_is_not_used(simple: Path, cache_dir:
         engine = load(simple)
     assert [t.template_id for t in engine.list_templates()] == ["a", "b"]
     assert list(cache_dir.iterdir()) == []
+
+
+def test_a_cache_directory_that_cannot_be_created_is_not_used(
+    simple: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("in the way")
+    monkeypatch.setenv("TEMPLAR_CACHE_DIR", str(blocker / "cache"))
+    with pytest.warns(TemplarCacheWarning, match="cannot be created.*not using it"):
+        engine = load(simple)
+    assert [t.template_id for t in engine.list_templates()] == ["a", "b"]
 
 
 @pytest.mark.parametrize(
@@ -250,7 +262,8 @@ def test_hit_counts_and_entry_dto(simple: Path) -> None:
 
 
 def edit_same_size_and_mtime(config: Path) -> None:
-    """Change a value without changing the file's size or mtime: only the hash sees it."""
+    """Change a value without changing the file's size or mtime (ctime moves: no
+    program can set it)."""
     path = config / "templates.yaml"
     before = path.stat()
     text = path.read_text()
@@ -258,6 +271,13 @@ def edit_same_size_and_mtime(config: Path) -> None:
     path.write_text(text.replace("name: A", "name: Z"))
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
     assert path.stat().st_size == before.st_size
+
+
+def settle(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Let the files get older than the racy window (shortened to keep tests fast), so
+    that their stat is trusted and only a change of it makes them hashed again."""
+    monkeypatch.setattr(snapshot, "RACY_WINDOW_NS", 50_000_000)
+    time.sleep(0.1)
 
 
 def add_layer_file(config: Path) -> None:
@@ -283,15 +303,55 @@ def change_engine_config(config: Path) -> None:
     ids=["edit", "new-layer-file", "deleted-layer-file", "templar.yaml"],
 )
 def test_a_changed_file_gives_a_fresh_load(
-    simple: Path, change: Callable[[Path], None], check: Callable[[TemplateEngine], bool]
+    simple: Path,
+    change: Callable[[Path], None],
+    check: Callable[[TemplateEngine], bool],
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
+    settle(monkeypatch)
     load(simple)
+    time.sleep(0.1)  # the next load trusts the stat of every file it did not see change
     assert load(simple).state.from_cache
     change(simple)
     engine = load(simple)
     assert not engine.state.from_cache
     assert check(engine)
     assert load(simple).state.from_cache  # and the fresh load is cached in turn
+
+
+def test_a_warm_load_reads_no_template_file(simple: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Files older than the racy window are trusted on their stat, in a new process
+    too: the content hashes the last process computed are kept in the cache."""
+    settle(monkeypatch)
+    load(simple)
+    time.sleep(0.1)
+    read: list[str] = []
+    real_read_bytes = Path.read_bytes
+
+    def spying_read_bytes(self: Path) -> bytes:
+        read.append(self.name)
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", spying_read_bytes)
+    warm = load(simple)
+    assert warm.state.from_cache
+    assert not [name for name in read if name.endswith(".yaml")], read
+
+
+def test_a_file_written_just_now_is_hashed_again(
+    simple: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    load(simple)  # the files are seconds old: their stat is not trusted yet
+    read: list[str] = []
+    real_read_bytes = Path.read_bytes
+
+    def spying_read_bytes(self: Path) -> bytes:
+        read.append(self.name)
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", spying_read_bytes)
+    assert load(simple).state.from_cache
+    assert sorted(read) == ["genericinst_templates.yaml", "templates.yaml"]
 
 
 def test_templar_yaml_change_applies_its_defaults(simple: Path) -> None:
@@ -421,7 +481,7 @@ def test_the_cache_holds_only_json(simple: Path, cache_dir: Path) -> None:
         assert mode != diskcache.core.MODE_PICKLE, key
         if filename is not None:
             value = (cache_dir / filename).read_bytes()
-        if key.startswith(("state:", "layer:")):
+        if key.startswith(("state:", "layer:", "files:")):
             header, _, payload = value.partition(b"\n")
             assert json.loads(header)["magic"] == "templar-cache"
             json.loads(payload)

@@ -62,7 +62,10 @@ FORMAT_VERSION = 1
 CACHE_DIR_ENV = "TEMPLAR_CACHE_DIR"
 
 _MAGIC = "templar-cache"
-_STATE, _LAYER, _META, _HITS = "state:", "layer:", "meta:", "hits:"
+_STATE, _LAYER, _META, _HITS, _FILES = "state:", "layer:", "meta:", "hits:", "files:"
+
+#: (size, mtime_ns, ctime_ns, inode, device), SHA-256 of the content, time read (ns)
+FileStateRecord = tuple[tuple[int, int, int, int, int], str, int]
 _STATS_HITS, _STATS_MISSES = "stats:hits", "stats:misses"
 _META_GRACE_SECONDS = 86_400
 
@@ -180,7 +183,10 @@ class TemplateCache:
     def _open(self) -> diskcache.Cache | None:
         if self._cache is not None or self._broken:
             return self._cache
-        problem = _prepare_directory(self.directory)
+        try:
+            problem = _prepare_directory(self.directory)
+        except OSError as e:
+            problem = f"cannot be created ({e.strerror or e})"
         if problem:
             self._give_up(f"cache directory {self.directory} {problem}; not using it")
             return None
@@ -188,16 +194,27 @@ class TemplateCache:
             try:
                 # No fsync: the cache is disposable. WAL keeps it whole across a crash of
                 # the process; after a power loss a damaged database is recreated.
+                # No memory map either: values live in files, the index is small,
+                # and mapping it costs more than it saves on every open.
                 self._cache = diskcache.Cache(
-                    str(self.directory), disk=_JSONOnlyDisk, sqlite_synchronous=0
+                    str(self.directory),
+                    disk=_JSONOnlyDisk,
+                    sqlite_synchronous=0,
+                    sqlite_mmap_size=0,
                 )
                 return self._cache
-            except sqlite3.DatabaseError as e:
+            except sqlite3.OperationalError as e:  # permissions, disk full: not corrupt
+                self._give_up(f"cache database in {self.directory} cannot be opened ({e})")
+                return None
+            except sqlite3.DatabaseError as e:  # "file is not a database"
                 if attempt == 2:
                     self._give_up(f"cache database in {self.directory} cannot be opened ({e})")
                     return None
                 _warn(f"cache database in {self.directory} is corrupt ({e}); recreated")
                 self._remove_database()
+            except (OSError, diskcache.Timeout) as e:
+                self._give_up(f"cache in {self.directory} cannot be opened ({e})")
+                return None
         return None  # pragma: no cover - the loop always returns
 
     def _give_up(self, message: str) -> None:
@@ -322,6 +339,41 @@ class TemplateCache:
                 return None
         return None
 
+    # -- what the layer reader saw --------------------------------------------------
+
+    def load_file_states(self, config_dir: Path) -> dict[str, FileStateRecord]:
+        """``stat``, content hash and time read of the files of ``config_dir``, as the
+        last process that hashed them saw them (see :mod:`templar.snapshot`)."""
+        key = _files_key(config_dir)
+        with self._using() as cache:
+            if cache is None:
+                return {}
+            try:
+                _, payload = self._get(cache, key, "files")
+                return {
+                    str(loc): (tuple(int(n) for n in stat), str(digest), int(read_at))  # type: ignore[misc]
+                    for loc, (stat, digest, read_at) in payload.items()
+                    if len(stat) == 5
+                }
+            except KeyError:
+                return {}
+            except (CorruptEntryError, TypeError, ValueError, AttributeError) as e:
+                why = e if isinstance(e, CorruptEntryError) else CorruptEntryError(str(e))
+                self._drop(cache, key, why)
+                return {}
+        return {}
+
+    def store_file_states(self, config_dir: Path, states: dict[str, FileStateRecord]) -> None:
+        """Remember what the layer reader saw (see :meth:`load_file_states`)."""
+        key = _files_key(config_dir)
+        payload = _dumps(states)
+        if payload is None:
+            return
+        with self._using() as cache:
+            if cache is not None:
+                expire = self.ttl_seconds + _META_GRACE_SECONDS
+                cache.set(key, _seal("files", key, payload, time.time()), expire, retry=True)
+
     # -- parsed files ---------------------------------------------------------------
 
     def load_layer(self, source: LayerSource, digest: str) -> RawLayer | None:
@@ -400,6 +452,11 @@ def state_key(material: dict[str, Any]) -> str:
     base = {"format": FORMAT_VERSION, "code": code_fingerprint("templar")}
     blob = orjson.dumps({**base, **material}, option=orjson.OPT_SORT_KEYS, default=str)
     return hashlib.sha256(blob).hexdigest()
+
+
+def _files_key(config_dir: Path) -> str:
+    text = f"{FORMAT_VERSION}\0{config_dir}"
+    return _FILES + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _layer_key(location: str, digest: str) -> str:

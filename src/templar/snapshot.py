@@ -10,7 +10,12 @@ so the engine's memo knows it need not merge or validate them again.
 Trusting an unchanged ``stat`` is git's "racy clean" problem: a file rewritten within
 the timestamp granularity of its previous write keeps its mtime. So a file is only
 trusted on ``stat`` when its mtime and ctime are older than when it was read by more
-than :data:`RACY_WINDOW_NS`; a file written just now is hashed again.
+than :data:`RACY_WINDOW_NS`; a file written just now is hashed again. (No program can
+set a ctime: a write that restores size and mtime still moves it.)
+
+What the reader saw is also kept in the cache, so that a new process, too, hashes only
+the files that changed since some process last hashed them: the warm path reads no
+template file at all.
 
 A storage backend other than files has no bytes to hash: its own ``fingerprint()``
 keys the cache and every layer is read again.
@@ -83,6 +88,7 @@ class LayerReader:
         self.storage = storage
         self.cache = cache
         self._seen: dict[str, _Seen] = {}
+        self._seen_restored = False
         self._parsed: dict[str, tuple[str, RawLayer]] = {}
         #: locations whose layer changed (added, edited, removed) in the last :meth:`layers`
         self.changed: set[str] = set()
@@ -108,8 +114,23 @@ class LayerReader:
             for name in SETTINGS_FILE_NAMES
             if (storage.config_dir / name).exists()
         ]
+        if self.cache is not None and not self._seen_restored:
+            self._seen_restored = True
+            for location, (stat, digest, read_at) in self.cache.load_file_states(
+                storage.config_dir
+            ).items():
+                self._seen.setdefault(location, _Seen(stat, digest, read_at))
         for location in locations:
             snapshot.files[location] = self._observe(location, snapshot.raw)
+        if self.cache is not None and snapshot.raw:  # something was hashed: remember it
+            self.cache.store_file_states(
+                storage.config_dir,
+                {
+                    loc: (seen.stat, seen.digest, seen.read_at_ns)
+                    for loc in locations
+                    if (seen := self._seen.get(loc)) is not None
+                },
+            )
         described = [
             [loc, *(state.stat[:2] if state.stat else (None, None)), state.digest]
             for loc, state in sorted(snapshot.files.items())
