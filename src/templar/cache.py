@@ -194,13 +194,14 @@ class TemplateCache:
             try:
                 # No fsync: the cache is disposable. WAL keeps it whole across a crash of
                 # the process; after a power loss a damaged database is recreated.
-                # No memory map either: values live in files, the index is small,
-                # and mapping it costs more than it saves on every open.
+                # Values live in files and the index is small: no memory map and no
+                # auto-vacuum, which cost more on every open than they ever save.
                 self._cache = diskcache.Cache(
                     str(self.directory),
                     disk=_JSONOnlyDisk,
                     sqlite_synchronous=0,
                     sqlite_mmap_size=0,
+                    sqlite_auto_vacuum=0,
                 )
                 return self._cache
             except sqlite3.OperationalError as e:  # permissions, disk full: not corrupt
