@@ -675,15 +675,15 @@ def decode_state(data: Any) -> EngineState:
             for name, kind, defaults, index in instances_json
         ]
         fromiso = datetime.fromisoformat
-        new, fields_of, width = TemplateDTO.__new__, _fields_of_mask, len(_TEMPLATE_KEYS)
+        new, fields_of = TemplateDTO.__new__, _fields_of_mask
         sources: dict[int | None, str | None] = {None: None, **dict(enumerate(files))}
         for name, items in templates_json.items():
             templates: dict[str, TemplateDTO] = {}
-            if items and items[0].keys() != _TEMPLATE_KEYS:  # the checksum vouches for
-                raise CorruptEntryError("a template of another shape")  # the others
-            for values, mask in zip(items, masks[name], strict=True):
-                if len(values) != width:
-                    raise CorruptEntryError("a template of another shape")
+            bits = masks[name]
+            # the shape of one template and the count; the checksum vouches for the rest
+            if len(bits) != len(items) or (items and items[0].keys() != _TEMPLATE_KEYS):
+                raise CorruptEntryError("templates of another shape")
+            for values, mask in zip(items, bits):  # noqa: B905 - lengths checked above
                 if values["created_at"] is not None:
                     values["created_at"] = fromiso(values["created_at"])
                 if values["updated_at"] is not None:
