@@ -401,7 +401,7 @@ def schema_command(obj: CliContext, provider_type: str, effective: bool) -> None
     and friends: the three file shapes, flat keys in the provider's spelling), for
     editor completion and checking; with --effective, of one effective template.
     """
-    from templar.errors import TemplarError, did_you_mean
+    from templar.errors import TemplarError, unknown_provider_type
     from templar.plugins import PluginHost
     from templar.schema import layer_file_schema, template_schema
 
@@ -409,8 +409,7 @@ def schema_command(obj: CliContext, provider_type: str, effective: bool) -> None
     entry = providers.get(provider_type)
     if entry is None:
         raise TemplarError(
-            f"unknown provider type '{provider_type}'{did_you_mean(provider_type, providers)}; "
-            f"installed: {', '.join(sorted(providers))}",
+            unknown_provider_type(provider_type, providers),
             provider_type=provider_type,
         )
     schema = template_schema(entry.spec) if effective else layer_file_schema(entry.spec)

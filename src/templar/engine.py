@@ -20,6 +20,7 @@ from templar.errors import (
     TemplarError,
     TemplateNotFoundError,
     did_you_mean,
+    unknown_provider_type,
 )
 from templar.merge import (
     FieldPath,
@@ -398,8 +399,7 @@ class TemplateEngine:
         types = {i.type for i in self.state.instances} | set(self.providers)
         if provider_type is not None and provider_type not in types:
             raise TemplarError(
-                f"unknown provider type '{provider_type}'{did_you_mean(provider_type, types)}; "
-                f"installed: {', '.join(sorted(self.providers))}",
+                unknown_provider_type(provider_type, self.providers),
                 provider_type=provider_type,
             )
 
@@ -862,13 +862,11 @@ class TemplateEngine:
                             **where,
                         )
                     else:
-                        known = sorted(self.providers)
                         state.file_issues.append(
                             ValidationIssueDTO(
                                 code="unknown-provider-type",
                                 severity=Severity.ERROR,
-                                message=f"unknown provider type '{wanted}'"
-                                f"{did_you_mean(wanted, known)}; installed: {', '.join(known)}",
+                                message=unknown_provider_type(wanted, self.providers),
                                 file=source.location,
                                 **where,
                             )
@@ -927,8 +925,7 @@ class TemplateEngine:
                     ValidationIssueDTO(
                         code="unknown-provider-type",
                         severity=Severity.ERROR,
-                        message=f"unknown provider type '{instance.type}'"
-                        f"{did_you_mean(instance.type, known)}; installed: {', '.join(sorted(known))}",
+                        message=unknown_provider_type(instance.type, known),
                         template_id=template.template_id,
                         provider_instance=instance.name,
                         field="provider_type",

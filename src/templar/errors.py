@@ -117,3 +117,11 @@ class TemplarWatchWarning(UserWarning):
     Warned by :mod:`templar.watch` when an ``on_change`` callback raises or a change
     cannot be loaded at all; the last good templates stay in service.
     """
+
+
+def unknown_provider_type(name: str, installed: Iterable[str]) -> str:
+    """The message for a provider type no plugin registers, with a did-you-mean."""
+    known = sorted(installed)
+    return (
+        f"unknown provider type '{name}'{did_you_mean(name, known)}; installed: {', '.join(known)}"
+    )
