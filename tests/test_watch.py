@@ -429,3 +429,14 @@ def test_templates_watch_prints_one_line_per_event_and_exits_cleanly_on_ctrl_c(
         assert first.rstrip().endswith("changed generic: a")
         assert "stale generic: a, b; 1 new issue: " in second
         assert "error parse-error" in second
+
+
+def test_a_save_while_the_engine_loads_is_not_missed(two: None, config_dir: Path) -> None:
+    engine = TemplateEngine(config_dir)
+    engine.list_templates()  # loaded: the watcher will start from this state
+    (config_dir / "templates.yaml").write_text(yaml_templates(("a", "early"), ("b", "B")))
+    events = Events()
+    with engine.watch(events, debounce_ms=DEBOUNCE_MS):  # the watch begins after the save
+        event = events.next()
+    assert event.changed == {"generic": ["a"]}
+    assert name_of(engine, "a") == "early"

@@ -144,7 +144,11 @@ class Watcher:
             yield_on_timeout=True,
             recursive=False,
         ):
-            self._mark_ready()
+            if not self.ready.is_set():  # see _settled_changes
+                event = await asyncio.to_thread(self._apply, set())
+                if event is not None:
+                    yield event
+                self._mark_ready()
             pending.update(path for _change, path in changes)
             if changes and self.debounce_ms:
                 continue
@@ -178,7 +182,12 @@ class Watcher:
             yield_on_timeout=True,
             recursive=False,
         ):
-            self._mark_ready()
+            if not self.ready.is_set():
+                # The watch is in place. A file saved while the engine loaded, before it
+                # was, would wait for the next change: look at every file once (a stat
+                # each), then say we are ready.
+                yield set()
+                self._mark_ready()
             pending.update(path for _change, path in changes)
             if changes and self.debounce_ms:
                 continue  # wait for a quiet period
