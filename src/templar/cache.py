@@ -1,6 +1,6 @@
 """The on-disk cache: whole loads and parsed layer files, as JSON, under a TTL.
 
-Two kinds of entry live in one ``diskcache`` directory:
+These entries live in one ``diskcache`` directory:
 
 * a **state** entry holds everything a load produced (the effective templates, the
   validation results, the file issues), under a key covering every input of the load:
@@ -10,7 +10,11 @@ Two kinds of entry live in one ``diskcache`` directory:
   A new process that finds it serves ``list``, ``show`` and ``validate`` without
   reading, merging or validating anything;
 * a **layer** entry holds one parsed file, under its path and content hash, so that
-  after an edit only the edited file is parsed again.
+  after an edit only the edited file is parsed again;
+* a **files** entry per config directory remembers the ``stat`` and content hash of
+  each file as last hashed (:mod:`templar.snapshot`), so that a warm command only
+  calls ``stat`` on the files; small **meta** and **hits** entries date and count
+  each load.
 
 Values are bytes that Templar writes itself: a one-line JSON header (format, kind,
 key, time, length, CRC-32) and a JSON payload. Nothing is ever pickled, and the

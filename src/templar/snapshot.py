@@ -96,11 +96,6 @@ class LayerReader:
     def __repr__(self) -> str:
         return f"LayerReader({self.storage!r})"
 
-    @property
-    def is_file_storage(self) -> bool:
-        """True for the built-in file storage, whose files can be hashed and watched."""
-        return isinstance(self.storage, FileStorage)
-
     def snapshot(self) -> StorageSnapshot:
         """Every layer source and a fingerprint that changes when any of them does."""
         storage = self.storage
