@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import functools
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from templar import TemplateEngine
+from templar.testing import write_layer
 
 WriteFile = Callable[[str, Any], Path]
 
@@ -33,26 +34,9 @@ def config_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def write(config_dir: Path) -> WriteFile:
-    """Write a file into the config dir: text as is, other data as JSON or YAML by suffix."""
-
-    def _write(name: str, content: Any) -> Path:
-        path = config_dir / name
-        if isinstance(content, bytes):
-            path.write_bytes(content)
-        elif isinstance(content, str):
-            path.write_text(content, encoding="utf-8")
-        elif name.endswith(".json"):
-            path.write_text(json.dumps(content, indent=2), encoding="utf-8")
-        else:
-            from ruamel.yaml import YAML
-
-            yaml = YAML(typ="safe", pure=True)
-            yaml.default_flow_style = False
-            with path.open("w", encoding="utf-8") as f:
-                yaml.dump(content, f)
-        return path
-
-    return _write
+    """Write a file into the config dir with the plugin author kit's helper: text as
+    is (dedented), bytes as is, other data as JSON or YAML by suffix."""
+    return functools.partial(write_layer, config_dir)
 
 
 @pytest.fixture

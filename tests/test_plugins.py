@@ -209,7 +209,7 @@ def test_register_and_unregister_a_plugin_on_one_engine(config_dir: Path, write:
     assert (issue.code, issue.field, issue.line) == (
         "sized-max-over-size",
         "configuration.max_number",
-        1,
+        3,
     )
     engine.unregister_plugin(name)
     assert [i.code for i in engine.validate().errors] == ["unknown-provider-type"]
