@@ -7,12 +7,13 @@ import math
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from templar.errors import TemplateParseError
-from templar.reader import _CAREFUL, _parse_yaml_carefully, _parse_yaml_fast, parse_document
+from templar.reader import _parse_yaml_carefully, _parse_yaml_fast, parse_document
 
 YAML_12_SCALARS = [
     ("yes", "yes"),
@@ -60,9 +61,11 @@ def test_scalars_follow_yaml_1_2_on_both_paths(written: str, expected: Any) -> N
 
 def test_the_fast_path_is_taken_for_ordinary_files() -> None:
     document = b"templates:\n  - template_id: a\n    size: 3\n    ports: [80, 443]\n    on: yes\n"
-    assert _parse_yaml_fast(document) == {
-        "templates": [{"template_id": "a", "size": 3, "ports": [80, 443], "on": "yes"}]
-    }
+    assert _parse_yaml_fast(document) == (
+        {"templates": [{"template_id": "a", "size": 3, "ports": [80, 443], "on": "yes"}]},
+        False,
+    )
+    assert _parse_yaml_fast(b"a: 1\nb:\n") == ({"a": 1, "b": None}, True)
 
 
 @pytest.mark.parametrize(
@@ -77,7 +80,7 @@ def test_the_fast_path_is_taken_for_ordinary_files() -> None:
     ],
 )
 def test_features_the_fast_path_drops_go_the_careful_way(document: bytes) -> None:
-    assert _parse_yaml_fast(document) is _CAREFUL
+    assert _parse_yaml_fast(document) is None
 
 
 plain_text = st.text(
@@ -144,8 +147,11 @@ def test_fast_and_careful_paths_agree(data: Any, flow: bool) -> None:
     # flow style, then reads a complex key): such documents say nothing about us.
     assume(careful == {"doc": data})
     fast = _parse_yaml_fast(document)
-    if fast is not _CAREFUL:
-        assert fast == careful, document
+    if fast is not None:
+        data_fast, may_hold_nulls = fast
+        assert data_fast == careful, document
+        if not may_hold_nulls:
+            assert b"null" not in orjson.dumps(careful), "a null the fast path missed"
     assert parse_document(Path("t.yaml"), document) == careful
 
 

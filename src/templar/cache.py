@@ -62,7 +62,7 @@ if TYPE_CHECKING:
     from templar.settings import CacheSettings
 
 #: Bumped whenever the layout of an entry changes; older entries are then foreign.
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CACHE_DIR_ENV = "TEMPLAR_CACHE_DIR"
 
 _MAGIC = "templar-cache"
@@ -748,13 +748,14 @@ def encode_layer(layer: RawLayer) -> bytes | None:
     issues = _dumps(layer.issues)
     if head is None or issues is None:
         return None
-    return b"[%s,%s,%s]" % (head, templates, issues)
+    nulls = b"true" if layer.may_hold_nulls else b"false"
+    return b"[%s,%s,%s,%s]" % (head, templates, issues, nulls)
 
 
 def decode_layer(data: Any, source: LayerSource) -> RawLayer:
     """The layer encoded by :func:`encode_layer`, checked to be ``source``'s."""
     try:
-        (kind, scope, location), templates, issues = data
+        (kind, scope, location), templates, issues, may_hold_nulls = data
         if (LayerKind(kind), scope, location) != (source.kind, source.scope, source.location):
             raise CorruptEntryError("an entry of another file")
         return RawLayer(
@@ -765,6 +766,7 @@ def decode_layer(data: Any, source: LayerSource) -> RawLayer:
                 if type(body) is dict
             ],
             [_issue(values) for values in issues],
+            may_hold_nulls is not False,
         )
     except CorruptEntryError:
         raise

@@ -1009,7 +1009,7 @@ class TemplateEngine:
                         )
                     )
                     continue
-                version = self._normalized(template, spec, ref)
+                version = self._normalized(template, spec, ref, layer.may_hold_nulls)
                 versions.setdefault(template.template_id, []).append(version)
         if not versions:
             return versions
@@ -1017,7 +1017,7 @@ class TemplateEngine:
         return {tid: [*defaults, *own] for tid, own in versions.items()}
 
     def _normalized(
-        self, template: RawTemplate, spec: ProviderSpec, ref: LayerRef
+        self, template: RawTemplate, spec: ProviderSpec, ref: LayerRef, may_hold_nulls: bool
     ) -> TemplateVersion:
         """``template`` in canonical form, from the memo when it is the same object."""
         key = (id(template), spec.name)
@@ -1029,6 +1029,7 @@ class TemplateEngine:
             # The id may be a mapping key rather than a field: record it either way,
             # so provenance shows every layer that defines the template.
             version.body["template_id"] = template.template_id
+            version.may_hold_nulls = may_hold_nulls
         self._memo_out.versions[key] = (template, version)
         return version
 

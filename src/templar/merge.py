@@ -54,6 +54,8 @@ class TemplateVersion:
     merge: str | None = None
     #: keys written flat whose spelling is close to a core field (likely typos)
     near_misses: list[tuple[str, str]] = field(default_factory=list)
+    #: ``False`` when the layer's file is known to hold no null (nothing to drop)
+    may_hold_nulls: bool = True
 
     def doc_path_of(self, path: FieldPath) -> tuple[Any, ...]:
         """Where canonical ``path`` is written in this layer's document."""
@@ -177,7 +179,7 @@ def effective_versions(versions: Sequence[TemplateVersion], mode: str) -> list[T
 def merge_versions(versions: Sequence[TemplateVersion], mode: str = "deep") -> dict[str, Any]:
     """The merged canonical template (unvalidated)."""
     lowest, *higher = effective_versions(versions, mode)
-    merged = without_nulls(lowest.body)
+    merged = without_nulls(lowest.body) if lowest.may_hold_nulls else lowest.body
     for version in higher:
         merged = deep_merge(merged, version.body)
     return merged

@@ -64,14 +64,26 @@ def parse_document(path: Path, raw: bytes) -> Any:
     are not UTF-8, that do not parse, that use an unsafe tag, or that expand beyond
     :data:`MAX_EXPANDED_NODES` through aliases.
     """
+    return parse_document_noting_nulls(path, raw)[0]
+
+
+def parse_document_noting_nulls(path: Path, raw: bytes) -> tuple[Any, bool]:
+    """:func:`parse_document`, and whether the data may hold a ``null`` anywhere.
+
+    ``False`` is a promise (the merge then skips looking for nulls to drop); it is
+    cheap to know on the fast paths, where the JSON text is at hand.
+    """
     if raw.startswith(b"\xef\xbb\xbf"):
         raw = raw[3:]
     _check_utf8(path, raw)
     if not raw.strip():
-        return None
+        return None, False
     if path.suffix.lower() in JSON_SUFFIXES:
-        return _parse_json(path, raw)
-    return _parse_yaml(path, raw)
+        return _parse_json(path, raw), b"null" in raw
+    fast = _parse_yaml_fast(raw)
+    if fast is not None:
+        return fast
+    return _parse_yaml_carefully(path, raw), True
 
 
 def read_document(path: Path) -> Any:
@@ -106,24 +118,15 @@ def _parse_json(path: Path, raw: bytes) -> Any:
         ) from e
 
 
-def _parse_yaml(path: Path, raw: bytes) -> Any:
-    fast = _parse_yaml_fast(raw)
-    if fast is not _CAREFUL:
-        return fast
-    return _parse_yaml_carefully(path, raw)
-
-
-_CAREFUL = object()
-
-
-def _parse_yaml_fast(raw: bytes) -> Any:
-    """rapidyaml -> JSON -> orjson, or :data:`_CAREFUL` when the file needs the careful
-    reader: a feature the fast path drops, an ambiguous scalar, or any parse error
-    (the careful reader then produces the precise message)."""
+def _parse_yaml_fast(raw: bytes) -> tuple[Any, bool] | None:
+    """rapidyaml -> JSON -> orjson: the data and whether the JSON has a null; or
+    ``None`` when the file needs the careful reader: a feature the fast path drops,
+    an ambiguous scalar, or any parse error (the careful reader then produces the
+    precise message)."""
     if _CAREFUL_SOURCE.search(raw) or raw.startswith(_CAREFUL_LINE_STARTS):
-        return _CAREFUL
+        return None
     if any(b"\n" + marker in raw for marker in _CAREFUL_LINE_STARTS):
-        return _CAREFUL
+        return None
     import ryml
 
     try:
@@ -131,15 +134,15 @@ def _parse_yaml_fast(raw: bytes) -> Any:
             tree = ryml.parse_in_arena(raw)
         emitted = ryml.emit_json_malloc(tree, tree.root_id())
     except Exception:
-        return _CAREFUL
+        return None
     if not emitted:
-        return None  # only comments: an empty document
+        return None, False  # only comments: an empty document
     if _AMBIGUOUS_JSON_STRING.search(emitted):
-        return _CAREFUL
+        return None
     try:
-        return orjson.loads(emitted)
+        return orjson.loads(emitted), "null" in emitted
     except orjson.JSONDecodeError:
-        return _CAREFUL
+        return None
 
 
 @contextmanager

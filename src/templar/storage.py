@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from templar.errors import TemplateParseError
 from templar.models import LayerKind, Severity, ValidationIssueDTO
-from templar.reader import Location, PositionIndex, parse_document, read_bytes
+from templar.reader import Location, PositionIndex, parse_document_noting_nulls, read_bytes
 from templar.settings import SETTINGS_FILE_NAMES
 
 if TYPE_CHECKING:
@@ -63,6 +63,8 @@ class RawLayer:
     source: LayerSource
     templates: list[RawTemplate] = field(default_factory=list)
     issues: list[ValidationIssueDTO] = field(default_factory=list)
+    #: ``False`` promises that no template body holds a null (the merge skips looking)
+    may_hold_nulls: bool = True
 
 
 class StorageBackend(Protocol):
@@ -140,10 +142,12 @@ class FileStorage:
         """Parse the bytes of one layer file, already read (the cache hashes them first,
         so that what is parsed is exactly what the cache key describes)."""
         try:
-            data = parse_document(Path(source.location), raw)
+            data, may_hold_nulls = parse_document_noting_nulls(Path(source.location), raw)
         except TemplateParseError as e:
             return _unparsable(source, e)
-        return templates_from_document(data, source, lambda p: self.locate(source, p))
+        layer = templates_from_document(data, source, lambda p: self.locate(source, p))
+        layer.may_hold_nulls = may_hold_nulls
+        return layer
 
     def forget(self, location: str) -> None:
         """Drop what is remembered of one file (its positions) after it changed."""
