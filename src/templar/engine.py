@@ -1135,11 +1135,13 @@ class TemplateEngine:
                         column=column,
                     )
                 )
-        declared = _field_names(spec.configuration_model, spec)
+        near_misses = [m for v in versions for m in v.near_misses]
         # A model that forbids unknown keys reports a typo itself, as an error.
-        forbids = spec.configuration_model.model_config.get("extra") == "forbid"
-        for version in versions if not forbids else ():
-            for written, close in version.near_misses:
+        if near_misses and spec.configuration_model.model_config.get("extra") == "forbid":
+            near_misses = []
+        declared = _field_names(spec.configuration_model, spec) if near_misses else []
+        if near_misses:
+            for written, close in near_misses:
                 if written in declared or spec.canonical_key(written) in declared:
                     continue  # the provider declares it: not a typo of a core field
                 add(
