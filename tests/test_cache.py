@@ -740,3 +740,22 @@ def test_a_warm_list_imports_no_yaml_watch_or_sql_library(simple: Path, cache_di
             "psycopg",
             "psycopg2",
         }
+
+
+def test_a_caller_changing_a_returned_template_does_not_reach_other_processes(
+    tmp_path: Path,
+) -> None:
+    config = tmp_path / "cfg"
+    config.mkdir()
+    (config / "templates.yaml").write_text("- template_id: a\n  size: 1\n  nested: {k: v}\n")
+    (config / "genericinst_templates.yaml").write_text("- template_id: b\n")
+    engine = TemplateEngine(config)
+    mine = engine.get_template("a")
+    assert mine is not None
+    mine.configuration["size"] = 999  # the docs say read-only; a caller did it anyway
+    (config / "genericinst_templates.yaml").write_text("- template_id: b\n  name: edited\n")
+    engine.reload()
+    other_process = TemplateEngine(config)
+    template = other_process.get_template("a")
+    assert template is not None and template.configuration == {"size": 1, "nested": {"k": "v"}}
+    assert other_process.get_template("b").name == "edited"  # type: ignore[union-attr]

@@ -595,7 +595,6 @@ class TemplateEngine:
                     and snapshot.fingerprint == old.fingerprint
                 ):
                     return None
-                failures = self._plugin_failures()
                 layers = reader.layers(snapshot)
                 kept: set[str] = set()
                 if keep_last_good and old is not None:
@@ -603,11 +602,10 @@ class TemplateEngine:
                 partial = self._assemble_changed(old, layers) if old and not full else None
                 state = partial or self._assemble(layers)
                 state.fingerprint = snapshot.fingerprint
-                if not keep_last_good:
-                    # hot reload skips this: its state may hold last good versions, and
-                    # the writing would delay the next event
-                    key = self._cache_key(snapshot) if cache is not None else None
-                    self._store(state, snapshot, key, failures)
+                # A reload does not write the load into the cache: it reuses template
+                # objects this engine has handed out (and a hot reload may hold last
+                # good versions), which a caller may have changed; a new process then
+                # loads from the files and the cache of parsed files, and stores that.
                 event = change_event(
                     old,
                     state,
