@@ -134,6 +134,15 @@ CASES = [
         "python/object",
     ),
     ("alias-bomb", "templates.yaml", BILLION_LAUGHS, "alias-bomb", None, None, "alias"),
+    (
+        "deep-nesting",
+        "templates.yaml",
+        "- template_id: x\n  configuration: {a: " + "[" * 500 + "]" * 500 + "}\n",
+        "too-deep",
+        None,
+        None,
+        "deeper than 100 levels",
+    ),
     ("recursive-alias", "templates.yaml", "a: &a [*a]\n", "alias-bomb", None, None, "recursive"),
     (
         "not-utf8",

@@ -42,6 +42,9 @@ _AMBIGUOUS_JSON_STRING = re.compile(
 
 #: An alias-expanded document larger than this many nodes is refused (billion laughs).
 MAX_EXPANDED_NODES = 2_000_000
+#: Deeper nesting is refused: no template needs it, and the merge and validation
+#: recurse once per level. (rapidyaml hands anything deeper than 64 to the careful path.)
+MAX_DEPTH = 100
 
 JSON_SUFFIXES = frozenset({".json"})
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
@@ -132,7 +135,7 @@ def _parse_yaml_fast(raw: bytes) -> tuple[Any, bool] | None:
     try:
         with _native_stderr_silenced():
             tree = ryml.parse_in_arena(raw)
-        emitted = ryml.emit_json_malloc(tree, tree.root_id())
+            emitted = ryml.emit_json_malloc(tree, tree.root_id())
     except Exception:
         return None
     if not emitted:
@@ -195,6 +198,10 @@ def _parse_yaml_carefully(path: Path, raw: bytes) -> Any:
 
     try:
         data = _careful_loader().load(raw.decode("utf-8"))
+    except RecursionError as e:
+        raise TemplateParseError(
+            f"nested deeper than {MAX_DEPTH} levels; refused", file=path, code="too-deep"
+        ) from e
     except MarkedYAMLError as e:
         mark = e.problem_mark or e.context_mark
         line = mark.line + 1 if mark else None
@@ -215,7 +222,8 @@ def _parse_yaml_carefully(path: Path, raw: bytes) -> Any:
 
 
 def _check_expansion(path: Path, data: Any) -> None:
-    """Refuse documents whose aliases expand past :data:`MAX_EXPANDED_NODES` nodes.
+    """Refuse documents whose aliases expand past :data:`MAX_EXPANDED_NODES` nodes, or
+    that nest deeper than :data:`MAX_DEPTH` levels.
 
     Aliases load as shared references, cheaply; it is walking them (merging,
     serialising) that would explode. Counting with a memo per shared node keeps this
@@ -224,9 +232,13 @@ def _check_expansion(path: Path, data: Any) -> None:
     sizes: dict[int, int] = {}
     in_progress: set[int] = set()
 
-    def size(node: Any) -> int:
+    def size(node: Any, depth: int = 0) -> int:
         if not isinstance(node, (dict, list)):
             return 1
+        if depth > MAX_DEPTH:
+            raise TemplateParseError(
+                f"nested deeper than {MAX_DEPTH} levels; refused", file=path, code="too-deep"
+            )
         key = id(node)
         if key in sizes:
             return sizes[key]
@@ -236,7 +248,7 @@ def _check_expansion(path: Path, data: Any) -> None:
         children = node.values() if isinstance(node, dict) else node
         total = 1
         for child in children:
-            total += size(child)
+            total += size(child, depth + 1)
             if total > MAX_EXPANDED_NODES:
                 raise TemplateParseError(
                     f"YAML aliases expand to more than {MAX_EXPANDED_NODES:,} nodes; "
