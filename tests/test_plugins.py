@@ -21,6 +21,7 @@ from templar import (
     StorageSpec,
     TemplarPluginWarning,
     TemplateEngine,
+    ValidationIssueDTO,
     hookimpl,
 )
 from templar.cli import cli
@@ -137,7 +138,14 @@ def test_strict_mode_makes_a_failing_plugin_fatal(
 class RaisingPlugin:
     @hookimpl
     def templar_register_providers(self, register: Callable[[ProviderSpec], None]) -> None:
+        register(ProviderSpec(name="half-registered"))
         raise RuntimeError("boom")
+
+    @hookimpl
+    def templar_validate_template(self, template: Any, provider: Any, instance: str) -> Any:
+        return [
+            ValidationIssueDTO(code="from-a-skipped-plugin", severity=Severity.ERROR, message="x")
+        ]
 
 
 class ClashingPlugin:
@@ -163,13 +171,16 @@ def test_a_plugin_raising_in_a_registry_hook_is_named_and_skipped(
     ):
         templates = engine.list_templates()
     assert [t.template_id for t in templates] == ["t"]
+    # skipped means skipped: its other hooks do not run, its registrations are gone
+    assert engine.validate().issues == []
+    assert "half-registered" not in engine.providers
 
 
 def test_name_clashes_are_owned_by_the_core(config_dir: Path) -> None:
     engine = TemplateEngine(config_dir, plugins=[ClashingPlugin()])
     with pytest.warns(
         TemplarPluginWarning,
-        match="registered ProviderSpec 'generic', already registered by 'templar.builtin'",
+        match=r"registered ProviderSpec 'generic', already registered by 'templar.builtin' \(ignored\)",
     ):
         spec = engine.providers["generic"]
     assert spec.description.startswith("Any mapping")

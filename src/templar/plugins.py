@@ -86,8 +86,19 @@ class PluginHost:
         """``TEMPLAR_STRICT_PLUGINS`` is set to a true value."""
         return os.environ.get("TEMPLAR_STRICT_PLUGINS", "").lower() in {"1", "true", "yes", "on"}
 
-    def fail(self, plugin: str, message: str, error: BaseException | None = None) -> None:
-        """Record a plugin failure: a warning, or a :class:`PluginError` in strict mode."""
+    def fail(
+        self,
+        plugin: str,
+        message: str,
+        error: BaseException | None = None,
+        *,
+        outcome: str = "skipped",
+    ) -> None:
+        """Record a plugin failure: a warning, or a :class:`PluginError` in strict mode.
+
+        ``outcome`` says what became of it: the plugin ``skipped``, or one registration
+        ``ignored``.
+        """
         text = f"plugin '{plugin}' {message}"
         if error is not None:
             text += f": {type(error).__name__}: {error}"
@@ -95,7 +106,7 @@ class PluginHost:
         info.error = text if info.error is None else f"{info.error}; {text}"
         if self.strict:
             raise PluginError(text, plugin=plugin) from error
-        warnings.warn(f"templar: {text} (skipped)", TemplarPluginWarning, stacklevel=3)
+        warnings.warn(f"templar: {text} ({outcome})", TemplarPluginWarning, stacklevel=3)
 
     def register(self, plugin: object, name: str | None = None) -> str:
         """Register a plugin object or module on this host; returns its name."""
@@ -193,7 +204,11 @@ class PluginHost:
         def register(spec: T) -> None:
             plugin = current[0]
             if not isinstance(spec, kind):
-                self.fail(plugin, f"registered {spec!r}, which is not a {kind.__name__}")
+                self.fail(
+                    plugin,
+                    f"registered {spec!r}, which is not a {kind.__name__}",
+                    outcome="ignored",
+                )
                 return
             name: str = getattr(spec, "name")  # noqa: B009
             if name in registry:
@@ -201,6 +216,7 @@ class PluginHost:
                     plugin,
                     f"registered {kind.__name__} '{name}', already registered by "
                     f"'{registry[name].plugin}'",
+                    outcome="ignored",
                 )
                 return
             registry[name] = Registered(spec, plugin)
@@ -217,7 +233,21 @@ class PluginHost:
                 raise
             except Exception as e:
                 self.fail(impl.plugin_name, f"raised in {hook_name}", e)
+                # skipped means skipped: none of its registrations, none of its hooks
+                for name in [
+                    n for n, entry in registry.items() if entry.plugin == impl.plugin_name
+                ]:
+                    del registry[name]
+                self._skip(impl.plugin_name)
         return registry
+
+    def _skip(self, plugin: str) -> None:
+        """Take a failed plugin out of the plugin manager, keeping its failure on record."""
+        if self.pm.has_plugin(plugin):
+            self.pm.unregister(name=plugin)
+        if plugin in self.infos:
+            self.infos[plugin].registered.clear()
+        self._providers = self._storages = None
 
     def signature(self) -> list[tuple[str, str | None]]:
         """Names and versions of the loaded plugins, for cache keys."""
