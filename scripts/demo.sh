@@ -10,3 +10,6 @@ echo "+ templates --config-dir sample_configs validate"
 echo
 echo "+ templates --config-dir sample_configs list"
 .venv/bin/templates --config-dir sample_configs list
+echo
+echo "+ templates --config-dir sample_configs show hf-ondemand --provider aws-prod --explain"
+.venv/bin/templates --config-dir sample_configs show hf-ondemand --provider aws-prod --explain

@@ -299,3 +299,15 @@ def test_an_empty_config_dir_is_a_warning(config_dir: Path) -> None:
     code, out, _ = run("--config-dir", str(config_dir), "validate")
     assert code == 0 and "warning no-templates no template files found" in out
     assert run("--config-dir", str(config_dir), "validate", "--strict")[0] == 1
+
+
+def test_every_validate_line_has_file_line_and_column() -> None:
+    import re
+
+    result = CliRunner().invoke(
+        cli, ["--config-dir", str(SAMPLES / "broken"), "validate"], env={"TEMPLAR_PLUGINS": ""}
+    )
+    lines = result.stdout.splitlines()
+    assert lines
+    pattern = re.compile(r"^[^:]+:\d+:\d+: (error|warning) [a-z-]+ ")
+    assert [line for line in lines if not pattern.match(line)] == []

@@ -78,9 +78,9 @@ class ValidationIssueDTO(BaseModel):
 
     def format_line(self) -> str:
         """``file:line:column: severity code message``, the form editors and CI jump to."""
-        where = self.file or "<config>"
-        if self.line is not None:
-            where += f":{self.line}:{self.column or 1}"
+        # Always file:line:column, so every line matches an editor's or CI's pattern;
+        # an issue about a whole file points at its start.
+        where = f"{self.file or '<config>'}:{self.line or 1}:{self.column or 1}"
         subject = f"[{self.template_id}] " if self.template_id else ""
         field = f"{self.field}: " if self.field else ""
         return f"{where}: {self.severity.value} {self.code} {subject}{field}{self.message}"
