@@ -256,6 +256,7 @@ def _echo_styled(
         )
     exported = []
     left_out: dict[str, int] = {}
+    instances_of: dict[str, list[str]] = {}
     for template in templates:
         spec = providers.get(template.provider_type)
         key_style = spec.key_style if spec is not None else None
@@ -263,6 +264,15 @@ def _echo_styled(
             left_out[template.provider_type] = left_out.get(template.provider_type, 0) + 1
             continue
         exported.append(key_style.export_template(template))
+        instances_of.setdefault(template.template_id, []).append(template.provider_name)
+    repeated = {tid: names for tid, names in instances_of.items() if len(names) > 1}
+    if repeated:
+        listed = "; ".join(f"{tid} ({', '.join(names)})" for tid, names in sorted(repeated.items()))
+        click.echo(
+            f"note: ids exported more than once, one per provider instance: {listed}; "
+            "choose an instance with --provider",
+            err=True,
+        )
     if left_out:
         counts = ", ".join(f"{n} {t}" for t, n in sorted(left_out.items()))
         click.echo(

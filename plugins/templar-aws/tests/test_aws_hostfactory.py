@@ -238,3 +238,22 @@ def test_effective_template_schema(templar_cli: RunCli) -> None:
     assert configuration == {"$ref": "#/$defs/AwsConfiguration"}
     assert "max_number" in schema["$defs"]["AwsConfiguration"]["required"]
     assert AWS_PROVIDER.configuration_model.__name__ == "AwsConfiguration"
+
+
+def test_an_id_exported_by_two_instances_is_pointed_out(
+    hostfactory_template: TemplateFactory, templar_write: WriteLayer, templar_cli: RunCli
+) -> None:
+    templar_write(
+        "templar.yaml", "providers:\n  - {name: prod, type: aws}\n  - {name: dev, type: aws}\n"
+    )
+    templar_write("awsprov_templates.json", [hostfactory_template()])
+    result = templar_cli("list", "--style", "hostfactory", entry_points=["aws"])
+    assert result.exit_code == 0
+    assert len(json.loads(result.stdout)["templates"]) == 2
+    assert "ids exported more than once" in result.stderr and "(prod, dev)" in result.stderr
+    result = templar_cli(
+        "list", "--style", "hostfactory", "--provider", "dev", entry_points=["aws"]
+    )
+    assert (
+        len(json.loads(result.stdout)["templates"]) == 1 and "more than once" not in result.stderr
+    )
