@@ -316,3 +316,23 @@ def test_a_layer_file_with_only_comments_is_a_warning(write: WriteFile, config_d
     write("templar.yaml", "# nothing configured yet\n")
     report = TemplateEngine(config_dir).validate()
     assert [(i.code, i.severity.value) for i in report.issues] == [("empty-file", "warning")]
+
+
+def test_a_declared_instance_of_an_unknown_type_is_one_error_in_templar_yaml(
+    write: WriteFile, config_dir: Path
+) -> None:
+    write(
+        "templar.yaml",
+        "providers:\n  - name: prod\n    type: generc\n  - {name: ok, type: generic}\n",
+    )
+    write("templates.yaml", "- template_id: a\n- template_id: b\n")
+    engine = TemplateEngine(config_dir)
+    [issue] = engine.validate().file_issues
+    assert (issue.code, issue.file, issue.line, issue.column) == (
+        "unknown-provider-type",
+        str(config_dir / "templar.yaml"),
+        3,
+        11,
+    )
+    assert "provider instance 'prod'" in issue.message and "did you mean 'generic'" in issue.message
+    assert [t.template_id for t in engine.list_templates()] == ["a", "b"]

@@ -912,6 +912,28 @@ class TemplateEngine:
         state: EngineState,
     ) -> None:
         known = list(self.providers)
+        if instance.declared_index is not None and self.settings_file is not None:
+            # The type is named once, in templar.yaml: say so there, once.
+            if self._settings_positions is None:
+                self._settings_positions = PositionIndex.build(self.settings_file)
+            index = self._settings_positions
+            path = ("providers", instance.declared_index, "type")
+            position = index.locate(path, value=True) if index else None
+            line, column = position if position else (None, None)
+            state.file_issues.append(
+                ValidationIssueDTO(
+                    code="unknown-provider-type",
+                    severity=Severity.ERROR,
+                    message=f"provider instance '{instance.name}': "
+                    f"{unknown_provider_type(instance.type, known)}; its templates are not loaded",
+                    provider_instance=instance.name,
+                    field=f"providers.{instance.declared_index}.type",
+                    file=str(self.settings_file),
+                    line=line,
+                    column=column,
+                )
+            )
+            return
         for layer in self._layers_of(instance, by_kind):
             for template in layer.templates:
                 if layer.source.kind is LayerKind.SHARED and not self._shared_applies(
