@@ -440,3 +440,28 @@ def test_a_save_while_the_engine_loads_is_not_missed(two: None, config_dir: Path
         event = events.next()
     assert event.changed == {"generic": ["a"]}
     assert name_of(engine, "a") == "early"
+
+
+def test_templates_watch_shows_what_is_already_broken_when_it_starts(
+    two: None, config_dir: Path
+) -> None:
+    (config_dir / "genericprov_templates.yaml").write_text("- template_id: c\n  name: [\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "templar", "--config-dir", str(config_dir), "watch"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ},
+    )
+    assert process.stderr is not None
+    try:
+        issue = process.stderr.readline()
+        ready = process.stderr.readline()
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=TIMEOUT)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert "genericprov_templates.yaml:3:1: error parse-error" in issue
+    assert ready.startswith("watching ") and "2 templates, 1 error (Ctrl-C to stop)" in ready

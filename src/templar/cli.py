@@ -513,10 +513,17 @@ def watch_command(obj: CliContext, output_format: str, debounce_ms: int | None) 
     """
     engine = obj.engine()
     count = len(engine.list_templates(active_only=False))
+    report = engine.validate()
 
     def ready() -> None:
+        # What is already wrong, once, so a watch started on a broken file says so.
+        for issue in report.issues:
+            click.echo(_issue_line(issue), err=True)
+        errors = len(report.errors)
+        problems = f", {errors} error{'s' * (errors != 1)}" if errors else ""
         click.echo(
-            f"watching {_display_path(str(engine.config_dir))}: {count} templates (Ctrl-C to stop)",
+            f"watching {_display_path(str(engine.config_dir))}: {count} templates{problems} "
+            "(Ctrl-C to stop)",
             err=True,
         )
 
