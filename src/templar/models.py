@@ -114,6 +114,8 @@ class TemplateDTO(BaseModel):
 class TemplateValidationResultDTO(BaseModel):
     """The verdict on one effective template of one provider instance."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on `list`'s path
+
     template_id: str
     provider_instance: str
     provider_type: str | None = None
@@ -127,6 +129,8 @@ class TemplateValidationResultDTO(BaseModel):
 class ValidationReport(BaseModel):
     """What :meth:`templar.TemplateEngine.validate` returns: per-template results and
     the issues that belong to no single template (a file that does not parse, ...)."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on `list`'s path
 
     results: list[TemplateValidationResultDTO] = Field(default_factory=list)
     file_issues: list[ValidationIssueDTO] = Field(default_factory=list)
@@ -169,6 +173,8 @@ class ValidationReport(BaseModel):
 class SourceLocation(BaseModel):
     """Where a value was written: a layer, its file, and the 1-based line and column."""
 
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on `list`'s path
+
     layer: str
     priority: int
     file: str | None = None
@@ -179,6 +185,8 @@ class SourceLocation(BaseModel):
 
 class FieldProvenance(BaseModel):
     """Where one field of an effective template comes from, and what it shadowed."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on `list`'s path
 
     field: str
     value: Any = None
@@ -191,6 +199,8 @@ class FieldProvenance(BaseModel):
 
 class TemplateExplanation(BaseModel):
     """Provenance of every field of one effective template (``templates show --explain``)."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on `list`'s path
 
     template_id: str
     provider_instance: str
@@ -209,6 +219,8 @@ class TemplateExplanation(BaseModel):
 
 class ChangeEvent(BaseModel):
     """What changed after a reload: template ids per provider instance and new issues."""
+
+    model_config = ConfigDict(defer_build=True)  # built on first use: not on `list`'s path
 
     added: dict[str, list[str]] = Field(default_factory=dict)
     changed: dict[str, list[str]] = Field(default_factory=dict)
