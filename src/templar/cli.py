@@ -173,6 +173,16 @@ FORMAT = click.option(
 )
 
 
+TABLE_OR_JSON = click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["table", "json"]),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+
+
 @cli.command("list")
 @click.option("--provider", help="Only this provider instance.")
 @click.option("--type", "provider_type", help="Only instances of this provider type.")
@@ -361,13 +371,7 @@ def validate_command(obj: CliContext, strict: bool, output_format: str) -> None:
 
 
 @cli.command("plugins")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
+@TABLE_OR_JSON
 @click.pass_obj
 @handles_errors
 def plugins_command(obj: CliContext, output_format: str) -> None:
@@ -432,13 +436,7 @@ def cache_group() -> None:
 
 
 @cache_group.command("info")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["table", "json"]),
-    default="table",
-    show_default=True,
-)
+@TABLE_OR_JSON
 @click.pass_obj
 @handles_errors
 def cache_info_command(obj: CliContext, output_format: str) -> None:
