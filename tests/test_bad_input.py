@@ -336,3 +336,15 @@ def test_a_declared_instance_of_an_unknown_type_is_one_error_in_templar_yaml(
     )
     assert "provider instance 'prod'" in issue.message and "did you mean 'generic'" in issue.message
     assert [t.template_id for t in engine.list_templates()] == ["a", "b"]
+
+
+def test_a_fifo_named_like_a_layer_is_reported_not_waited_on(
+    config_dir: Path, write: WriteFile
+) -> None:
+    os.mkfifo(config_dir / "genericprov_templates.yaml")
+    write("templates.yaml", [{"template_id": "ok"}])
+    for use_cache in (True, False):
+        engine = TemplateEngine(config_dir, use_cache=use_cache)
+        [issue] = engine.validate().errors
+        assert issue.code == "unreadable-file" and "not a regular file" in issue.message
+        assert engine.get_template("ok") is not None

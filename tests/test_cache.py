@@ -20,6 +20,7 @@ import diskcache
 import pytest
 from click.testing import CliRunner
 
+import templar.reader
 from templar import (
     EngineSettings,
     LayerKind,
@@ -326,13 +327,13 @@ def test_a_warm_load_reads_no_template_file(simple: Path, monkeypatch: pytest.Mo
     load(simple)
     time.sleep(0.1)
     read: list[str] = []
-    real_read_bytes = Path.read_bytes
+    real_read = templar.reader.read_regular_file
 
-    def spying_read_bytes(self: Path) -> bytes:
-        read.append(self.name)
-        return real_read_bytes(self)
+    def spying_read(path: Path) -> bytes:
+        read.append(path.name)
+        return real_read(path)
 
-    monkeypatch.setattr(Path, "read_bytes", spying_read_bytes)
+    monkeypatch.setattr(templar.reader, "read_regular_file", spying_read)
     warm = load(simple)
     assert warm.state.from_cache
     assert not [name for name in read if name.endswith(".yaml")], read
@@ -343,13 +344,13 @@ def test_a_file_written_just_now_is_hashed_again(
 ) -> None:
     load(simple)  # the files are seconds old: their stat is not trusted yet
     read: list[str] = []
-    real_read_bytes = Path.read_bytes
+    real_read = templar.reader.read_regular_file
 
-    def spying_read_bytes(self: Path) -> bytes:
-        read.append(self.name)
-        return real_read_bytes(self)
+    def spying_read(path: Path) -> bytes:
+        read.append(path.name)
+        return real_read(path)
 
-    monkeypatch.setattr(Path, "read_bytes", spying_read_bytes)
+    monkeypatch.setattr(templar.reader, "read_regular_file", spying_read)
     assert load(simple).state.from_cache
     assert sorted(read) == ["genericinst_templates.yaml", "templates.yaml"]
 

@@ -14,8 +14,10 @@ from a separate, lazy, round-trip parse: :class:`PositionIndex`.
 
 from __future__ import annotations
 
+import errno
 import os
 import re
+import stat
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -50,10 +52,26 @@ JSON_SUFFIXES = frozenset({".json"})
 YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 
 
+def read_regular_file(path: Path) -> bytes:
+    """The bytes of ``path``; an ``OSError`` if it is not a regular file. A FIFO or a
+    device named like a layer would otherwise block the read, and the command, forever."""
+    fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    try:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            if stat.S_ISDIR(mode):
+                raise IsADirectoryError(errno.EISDIR, "Is a directory", str(path))
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        with os.fdopen(fd, "rb", closefd=False) as f:
+            return f.read()
+    finally:
+        os.close(fd)
+
+
 def read_bytes(path: Path) -> bytes:
     """Read ``path``, turning OS errors into a :class:`TemplateParseError`."""
     try:
-        return path.read_bytes()
+        return read_regular_file(path)
     except OSError as e:
         raise TemplateParseError(
             f"cannot read file: {e.strerror or e}", file=path, code="unreadable-file"

@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 import orjson
 
+from templar import reader
 from templar.settings import SETTINGS_FILE_NAMES
 from templar.storage import FileStorage, LayerSource, RawLayer, StorageBackend
 
@@ -149,7 +150,7 @@ class LayerReader:
             return FileState(location, key, seen.digest)
         read_at = time.time_ns()
         try:
-            data = Path(location).read_bytes()
+            data = reader.read_regular_file(Path(location))
         except OSError as e:
             self._seen.pop(location, None)
             return FileState(location, key, f"{_UNREADABLE}:{e.errno}")
@@ -199,7 +200,7 @@ class LayerReader:
         digest = state.digest
         if data is None:
             try:
-                data = Path(source.location).read_bytes()
+                data = reader.read_regular_file(Path(source.location))
             except OSError:
                 snapshot.consistent = False
                 return storage.read(source)
