@@ -348,3 +348,18 @@ def test_a_fifo_named_like_a_layer_is_reported_not_waited_on(
         [issue] = engine.validate().errors
         assert issue.code == "unreadable-file" and "not a regular file" in issue.message
         assert engine.get_template("ok") is not None
+
+
+def test_an_id_mapping_entry_naming_another_id_warns_and_the_key_wins(
+    write: WriteFile, config_dir: Path
+) -> None:
+    write("templates.yaml", "web:\n  template_id: other\n  name: Web\n")
+    engine = TemplateEngine(config_dir)
+    assert [t.template_id for t in engine.list_templates()] == ["web"]
+    [issue] = engine.validate().issues
+    assert (issue.code, issue.severity.value, issue.line, issue.column) == (
+        "template-id-mismatch",
+        "warning",
+        2,
+        3,
+    )

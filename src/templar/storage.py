@@ -269,6 +269,18 @@ def templates_from_document(
             issue("invalid-template", f"a template must be a mapping, not {_kind(body)}", doc_path)
             continue
         raw_id = body.get("template_id", body.get("templateId", key_id))
+        if key_id is not None and raw_id != key_id and str(raw_id) != key_id:
+            written = "template_id" if "template_id" in body else "templateId"
+            issue(
+                "template-id-mismatch",
+                f"{written} '{raw_id}' is not the key '{key_id}' it is written under; "
+                f"the key is the id",
+                (*doc_path, written),
+                severity=Severity.WARNING,
+                template_id=key_id,
+                field="template_id",
+            )
+            raw_id = key_id
         if raw_id is None or raw_id == "":
             issue("missing-template-id", "template has no template_id", doc_path)
             continue
