@@ -225,6 +225,10 @@ def _parse_yaml_carefully(path: Path, raw: bytes) -> Any:
         line = mark.line + 1 if mark else None
         column = mark.column + 1 if mark else None
         problem = " ".join(str(x) for x in (e.context, e.problem) if x)
+        started = e.context_mark
+        if e.context and started is not None and mark is not None and started.line != mark.line:
+            # an unclosed bracket is found where the file ends: say where it opened
+            problem += f" (started at line {started.line + 1}, column {started.column + 1})"
         code = "unsafe-tag" if "could not determine a constructor" in problem else "parse-error"
         raise TemplateParseError(
             f"invalid YAML: {problem.strip() or e}",
