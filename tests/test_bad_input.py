@@ -35,6 +35,15 @@ CASES = [
         "invalid YAML",
     ),
     (
+        "yaml-unclosed",
+        "templates.yaml",
+        "- template_id: x\n  name: [oops\n",
+        "parse-error",
+        3,
+        1,
+        "(started at line 2, column 9)",
+    ),
+    (
         "json-syntax",
         "templates.json",
         '[{"template_id": "x",}]',
