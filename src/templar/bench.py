@@ -390,17 +390,6 @@ def cache_directory(path: Path) -> Iterator[Path]:
             os.environ["TEMPLAR_CACHE_DIR"] = before
 
 
-def measure(fn: Callable[[], Any], repeat: int) -> float:
-    """Median wall time of ``repeat`` runs of ``fn``, in seconds."""
-    times = []
-    for _ in range(repeat):
-        gc.collect()
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
-
-
 def row(
     size: int, figure: str, seconds: float, baseline: float, versus: str, target: str, ok: bool
 ) -> dict[str, Any]:

@@ -83,12 +83,6 @@ class TemplarGroup(click.Group):
         return super().list_commands(ctx)
 
 
-def _version() -> str:
-    from templar import __version__
-
-    return __version__
-
-
 @click.group(cls=TemplarGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.option(
     "--config-dir",

@@ -440,11 +440,7 @@ class TemplateEngine:
         templates = self.list_templates(provider, provider_type, active_only)
         if not criteria:
             return templates
-        return [
-            t
-            for t in templates
-            if all(_matches(t, key, expected) for key, expected in criteria.items())
-        ]
+        return [t for t in templates if _matches_all(t.model_dump(mode="json"), criteria)]
 
     def validate(self) -> ValidationReport:
         """Validation results of every template and every file. Never raises for bad content."""
@@ -1447,8 +1443,12 @@ def _first_model(annotation: Any) -> type[BaseModel] | None:
     return None
 
 
-def _matches(template: TemplateDTO, key: str, expected: Any) -> bool:
-    data = template.model_dump(mode="json")
+def _matches_all(data: dict[str, Any], criteria: Mapping[str, Any]) -> bool:
+    """Whether a template, dumped once, meets every criterion of ``search_templates``."""
+    return all(_matches(data, key, expected) for key, expected in criteria.items())
+
+
+def _matches(data: dict[str, Any], key: str, expected: Any) -> bool:
     path = key.split(".")
     if path[0] not in data:
         path = ["configuration", *path]

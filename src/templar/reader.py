@@ -49,7 +49,6 @@ MAX_EXPANDED_NODES = 2_000_000
 MAX_DEPTH = 100
 
 JSON_SUFFIXES = frozenset({".json"})
-YAML_SUFFIXES = frozenset({".yaml", ".yml"})
 
 
 def read_regular_file(path: Path) -> bytes:

@@ -16,13 +16,18 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from templar.errors import TemplateParseError
 from templar.models import LayerKind, Severity, ValidationIssueDTO
-from templar.reader import Location, PositionIndex, parse_document_noting_nulls, read_bytes
+from templar.reader import (
+    Location,
+    PositionIndex,
+    parse_document_noting_nulls,
+    read_bytes,
+    read_regular_file,
+)
 from templar.settings import SETTINGS_FILE_NAMES
 
 if TYPE_CHECKING:
     from templar.settings import EngineSettings
 
-TEMPLATE_SUFFIXES = ("yaml", "yml", "json")
 _LAYER_FILE = re.compile(
     r"^(?:(?P<scope>.+?)(?P<kind>inst|type|prov)_)?templates\.(?P<ext>yaml|yml|json)$"
 )
@@ -169,7 +174,7 @@ class FileStorage:
             try:
                 stat = path.stat()
                 digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
-                digest.update(hashlib.blake2b(path.read_bytes(), digest_size=16).digest())
+                digest.update(hashlib.blake2b(read_regular_file(path), digest_size=16).digest())
             except OSError:
                 digest.update(f"{path.name}\0missing\0".encode())
         return digest.hexdigest()
