@@ -1,0 +1,1 @@
+"""The core commands, one module per family; :mod:`templar.cli.app` adds them to the group."""

@@ -1,0 +1,71 @@
+"""``templates plugins`` and ``templates schema``: what the installed plugins provide."""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from templar.cli.context import CliContext, handles_errors
+from templar.cli.options import TABLE_OR_JSON
+from templar.cli.render import echo_table
+
+
+@click.command("plugins")
+@TABLE_OR_JSON
+@click.pass_obj
+@handles_errors
+def plugins_command(obj: CliContext, output_format: str) -> None:
+    """List loaded plugins: name, version, hooks, load time and failures."""
+    from templar.plugins import PluginHost
+
+    infos = PluginHost().plugin_infos()
+    if output_format == "json":
+        click.echo(json.dumps([i.model_dump(mode="json") for i in infos], indent=2))
+        return
+    rows = [
+        [
+            i.name + (" (builtin)" if i.builtin else ""),
+            i.version or "",
+            ", ".join(i.registered),
+            ", ".join(h.removeprefix("templar_") for h in i.hooks),
+            f"{i.load_time_ms:.1f} ms",
+            i.error or "ok",
+        ]
+        for i in infos
+    ]
+    echo_table(["PLUGIN", "VERSION", "REGISTERS", "HOOKS", "LOAD", "STATUS"], rows)
+
+
+@click.command("schema")
+@click.option(
+    "--type", "provider_type", default="generic", show_default=True, help="Provider type."
+)
+@click.option(
+    "--effective",
+    is_flag=True,
+    help="Schema of one effective template as the engine hands it out (list --format "
+    "json), instead of a layer file as written.",
+)
+@click.pass_obj
+@handles_errors
+def schema_command(obj: CliContext, provider_type: str, effective: bool) -> None:
+    """Print the JSON Schema of a provider type's templates.
+
+    By default, the schema of a layer file as people write it (awsprov_templates.yaml
+    and friends: the three file shapes, flat keys in the provider's spelling), for
+    editor completion and checking; with --effective, of one effective template.
+    """
+    from templar.errors import TemplarError, unknown_provider_type
+    from templar.plugins import PluginHost
+    from templar.schema import layer_file_schema, template_schema
+
+    providers = PluginHost().providers
+    entry = providers.get(provider_type)
+    if entry is None:
+        raise TemplarError(
+            unknown_provider_type(provider_type, providers),
+            provider_type=provider_type,
+        )
+    schema = template_schema(entry.spec) if effective else layer_file_schema(entry.spec)
+    click.echo(json.dumps(schema, indent=2))
