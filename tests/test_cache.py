@@ -182,10 +182,10 @@ def test_a_new_engine_is_served_from_the_cache_without_reading_a_template(
     cold = load(simple)
     assert not cold.state.from_cache
 
-    def no_parsing(self: FileStorage, source: LayerSource, raw: bytes) -> RawLayer:
-        raise AssertionError(f"parsed {source.location} on a warm load")
+    def no_reading(self: FileStorage, source: LayerSource) -> RawLayer:
+        raise AssertionError(f"read {source.location} on a warm load")
 
-    monkeypatch.setattr(FileStorage, "parse", no_parsing)
+    monkeypatch.setattr(FileStorage, "read", no_reading)
     warm = load(simple)
     assert warm.state.from_cache
     assert warm.list_templates() == cold.list_templates()
@@ -454,13 +454,13 @@ def test_an_edit_reparses_only_the_edited_file(
     write("genericprov_templates.yaml", [template("b", name="prov")])
     load(simple)
     parsed: list[str] = []
-    real_parse = FileStorage.parse
+    real_read = FileStorage.read
 
-    def counting_parse(self: FileStorage, source: LayerSource, raw: bytes) -> RawLayer:
+    def counting_read(self: FileStorage, source: LayerSource) -> RawLayer:
         parsed.append(Path(source.location).name)
-        return real_parse(self, source, raw)
+        return real_read(self, source)
 
-    monkeypatch.setattr(FileStorage, "parse", counting_parse)
+    monkeypatch.setattr(FileStorage, "read", counting_read)
     write("genericinst_templates.yaml", [template("a", description="edited")])
     engine = load(simple)
     assert parsed == ["genericinst_templates.yaml"]

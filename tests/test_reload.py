@@ -29,6 +29,18 @@ class Recorder:
         self.engines.append(engine)
 
 
+class ValidationCounter:
+    """A plugin that records which templates the engine validates (the rule hook runs
+    once for every template whose models validated)."""
+
+    def __init__(self) -> None:
+        self.ids: list[str] = []
+
+    @hookimpl
+    def templar_validate_template(self, template: Any, provider: Any, instance: Any) -> None:
+        self.ids.append(template.template_id)
+
+
 class Exploding:
     @hookimpl
     def templar_on_change(self, event: ChangeEvent, engine: TemplateEngine) -> None:
@@ -107,31 +119,26 @@ def test_reload_parses_only_the_edited_file_and_revalidates_only_what_it_touches
 ) -> None:
     write("templates.yaml", [template(f"t{i}", name=f"T{i}") for i in range(20)])
     write("genericinst_templates.yaml", [template("t3", name="overlay")])
-    engine = TemplateEngine(config_dir, use_cache=False)
+    validated = ValidationCounter()
+    engine = TemplateEngine(config_dir, use_cache=False, plugins=[validated])
     before = {t.template_id: t for t in engine.list_templates()}
+    validated.ids.clear()
 
     parsed: list[str] = []
-    validated: list[str] = []
     storage = engine.storage
-    real_parse = storage.parse  # type: ignore[attr-defined]
-    real_validate = engine._validate
+    real_read = storage.read
 
-    def counting_parse(source: Any, raw: bytes) -> Any:
+    def counting_read(source: Any) -> Any:
         parsed.append(Path(source.location).name)
-        return real_parse(source, raw)
+        return real_read(source)
 
-    def counting_validate(instance: Any, spec: Any, template_id: str, versions: Any) -> Any:
-        validated.append(template_id)
-        return real_validate(instance, spec, template_id, versions)
-
-    storage.parse = counting_parse  # type: ignore[attr-defined]
-    engine._validate = counting_validate  # type: ignore[method-assign]
+    storage.read = counting_read  # type: ignore[method-assign]
 
     write("genericinst_templates.yaml", [template("t3", name="overlay 2")])
     event = engine.reload()
 
     assert parsed == ["genericinst_templates.yaml"]
-    assert validated == ["t3"]
+    assert validated.ids == ["t3"]
     assert event.changed == {"generic": ["t3"]}
     after = {t.template_id: t for t in engine.list_templates()}
     assert after["t3"].name == "overlay 2"

@@ -47,8 +47,8 @@ from templar.models import (
     ValidationReport,
 )
 from templar.plugins import PluginHost
+from templar.positions import PositionIndex
 from templar.providers import GenericConfiguration, ProviderSpec
-from templar.reader import PositionIndex
 from templar.settings import (
     EngineSettings,
     load_settings,
@@ -254,7 +254,7 @@ class TemplateEngine:
         if self._reader is None or self._reader.storage is not storage:
             from templar.snapshot import LayerReader
 
-            self._reader = LayerReader(storage, self.cache)
+            self._reader = LayerReader(storage, self.cache, scope=self.config_dir)
         return self._reader
 
     # -- queries ----------------------------------------------------------------------

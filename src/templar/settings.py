@@ -138,7 +138,7 @@ def validate_settings(data: dict[str, Any], path: Path | None = None) -> EngineS
 
 
 def _settings_error(error: ValidationError, path: Path | None) -> ConfigurationError:
-    from templar.reader import PositionIndex
+    from templar.positions import PositionIndex
 
     # A misspelt key also makes the real key "missing": report the typo, which has
     # the did-you-mean that fixes both.

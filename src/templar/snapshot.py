@@ -17,8 +17,11 @@ What the reader saw is also kept in the cache, so that a new process, too, hashe
 the files that changed since some process last hashed them: the warm path reads no
 template file at all.
 
-A storage backend other than files has no bytes to hash: its own ``fingerprint()``
-keys the cache and every layer is read again.
+The reader knows storages only through the storage contract: a backend whose
+``watched_files()`` names files is fingerprinted as above, and each layer it reads says
+(:attr:`~templar.storage.RawLayer.version`) which bytes it parsed. A backend with no
+files (or no ``watched_files``) has no bytes to hash: its own ``fingerprint()`` keys
+the cache and every layer is read again.
 """
 
 from __future__ import annotations
@@ -33,8 +36,7 @@ from typing import TYPE_CHECKING
 import orjson
 
 from templar import reader
-from templar.settings import SETTINGS_FILE_NAMES
-from templar.storage import FileStorage, LayerSource, RawLayer, StorageBackend
+from templar.storage import LayerSource, RawLayer, StorageBackend
 
 if TYPE_CHECKING:
     from templar.cache import TemplateCache
@@ -69,8 +71,8 @@ class StorageSnapshot:
     sources: list[LayerSource]
     fingerprint: str
     files: dict[str, FileState] = field(default_factory=dict)
-    #: bytes read while taking the snapshot, so that parsing uses exactly what was hashed
-    raw: dict[str, bytes] = field(default_factory=dict)
+    #: the files read and hashed while taking the snapshot (the others were trusted on stat)
+    hashed: set[str] = field(default_factory=set)
     #: false when a file changed between the snapshot and its parse: do not cache
     consistent: bool = True
 
@@ -85,9 +87,13 @@ class _Seen:
 class LayerReader:
     """Snapshots and parsed layers of one storage, re-reading only what changed."""
 
-    def __init__(self, storage: StorageBackend, cache: TemplateCache | None = None) -> None:
+    def __init__(
+        self, storage: StorageBackend, cache: TemplateCache | None = None, *, scope: Path
+    ) -> None:
         self.storage = storage
         self.cache = cache
+        #: what the file states kept in the cache are filed under (the config directory)
+        self.scope = scope
         self._seen: dict[str, _Seen] = {}
         self._seen_restored = False
         self._parsed: dict[str, tuple[str, RawLayer]] = {}
@@ -101,26 +107,22 @@ class LayerReader:
         """Every layer source and a fingerprint that changes when any of them does."""
         storage = self.storage
         sources = storage.list_sources()
-        if not isinstance(storage, FileStorage):
+        files = self._files()
+        if not files:
             return StorageSnapshot(sources, f"{storage.name}:{storage.fingerprint()}")
         snapshot = StorageSnapshot(sources, "")
-        locations = [s.location for s in sources]
-        locations += [
-            str(storage.config_dir / name)
-            for name in SETTINGS_FILE_NAMES
-            if (storage.config_dir / name).exists()
-        ]
+        locations = list(dict.fromkeys([s.location for s in sources] + files))
         if self.cache is not None and not self._seen_restored:
             self._seen_restored = True
             for location, (stat, digest, read_at) in self.cache.load_file_states(
-                storage.config_dir
+                self.scope
             ).items():
                 self._seen.setdefault(location, _Seen(stat, digest, read_at))
         for location in locations:
-            snapshot.files[location] = self._observe(location, snapshot.raw)
-        if self.cache is not None and snapshot.raw:  # something was hashed: remember it
+            snapshot.files[location] = self._observe(location, snapshot.hashed)
+        if self.cache is not None and snapshot.hashed:  # something was hashed: remember it
             self.cache.store_file_states(
-                storage.config_dir,
+                self.scope,
                 {
                     loc: (seen.stat, seen.digest, seen.read_at_ns)
                     for loc in locations
@@ -134,7 +136,12 @@ class LayerReader:
         snapshot.fingerprint = hashlib.sha256(orjson.dumps(described)).hexdigest()
         return snapshot
 
-    def _observe(self, location: str, raw: dict[str, bytes]) -> FileState:
+    def _files(self) -> list[str]:
+        """The storage's files, ``[]`` for a backend that has none (or cannot say)."""
+        watched_files = getattr(self.storage, "watched_files", None)  # optional in the contract
+        return [str(path) for path in watched_files()] if callable(watched_files) else []
+
+    def _observe(self, location: str, hashed: set[str]) -> FileState:
         try:
             st = os.stat(location)
         except OSError:
@@ -155,7 +162,7 @@ class LayerReader:
             self._seen.pop(location, None)
             return FileState(location, key, f"{_UNREADABLE}:{e.errno}")
         digest = hashlib.sha256(data).hexdigest()
-        raw[location] = data
+        hashed.add(location)
         self._seen[location] = _Seen(key, digest, read_at)
         return FileState(location, key, digest)
 
@@ -166,7 +173,7 @@ class LayerReader:
         come from the cache of parsed files or are parsed, and :attr:`changed` names them.
         """
         self.changed = set()
-        if not isinstance(self.storage, FileStorage):
+        if not snapshot.files:
             self.changed = {s.location for s in snapshot.sources}
             return [self.storage.read(source) for source in snapshot.sources]
         out = []
@@ -180,40 +187,30 @@ class LayerReader:
             layer = self._parse(source, state, snapshot)
             if known is not None:
                 layer = share_unchanged(known[1], layer)
-                self.storage.forget(location)
             self._parsed[location] = (state.digest, layer)
             self.changed.add(location)
             out.append(layer)
         current = {s.location for s in snapshot.sources}
         for location in [loc for loc in self._parsed if loc not in current]:
             del self._parsed[location]
-            self.storage.forget(location)
             self.changed.add(location)
         return out
 
     def _parse(self, source: LayerSource, state: FileState, snapshot: StorageSnapshot) -> RawLayer:
-        storage = self.storage
-        assert isinstance(storage, FileStorage)
         if not state.readable:
-            return storage.read(source)  # reports why, as an issue
-        data = snapshot.raw.get(source.location)
-        digest = state.digest
-        if data is None:
-            try:
-                data = reader.read_regular_file(Path(source.location))
-            except OSError:
-                snapshot.consistent = False
-                return storage.read(source)
-            digest = hashlib.sha256(data).hexdigest()
-            if digest != state.digest:
-                snapshot.consistent = False
+            return self.storage.read(source)  # reports why, as an issue
         if self.cache is not None:
-            cached = self.cache.load_layer(source, digest)
+            cached = self.cache.load_layer(source, state.digest)
             if cached is not None:
+                cached.version = state.digest
                 return cached
-        layer = storage.parse(source, data)
-        if self.cache is not None:
-            self.cache.store_layer(digest, layer)
+        layer = self.storage.read(source)
+        if layer.version != state.digest:
+            # The file changed between the snapshot and the read (or the backend does
+            # not say what it read): this load must not be cached as the snapshot's.
+            snapshot.consistent = False
+        elif self.cache is not None:
+            self.cache.store_layer(state.digest, layer)
         return layer
 
 
@@ -236,7 +233,7 @@ def share_unchanged(old: RawLayer, new: RawLayer) -> RawLayer:
             templates.append(before)
         else:
             templates.append(template)
-    return RawLayer(new.source, templates, new.issues)
+    return RawLayer(new.source, templates, new.issues, new.may_hold_nulls, new.version)
 
 
 def _same_json(a: object, b: object) -> bool:

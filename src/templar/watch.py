@@ -1,4 +1,4 @@
-"""Hot reload: watch a config directory with watchfiles and reload what changed.
+"""Hot reload: follow a storage's changes and reload what changed.
 
 :meth:`templar.TemplateEngine.watch` returns a :class:`Watcher`. Iterate it for
 :class:`~templar.models.ChangeEvent` objects (``for event in engine.watch(): ...``),
@@ -6,17 +6,20 @@ give it an ``on_change`` callback to have it run in a background thread, or use
 ``async for`` (:meth:`templar.TemplateEngine.awatch`) under asyncio. :meth:`Watcher.stop`
 ends any of them within a few milliseconds.
 
-Debouncing: watchfiles hands over a batch as soon as the set of changed paths stops
-growing, which a burst of saves to one file never does; so the watcher waits until
+What changed comes from the storage contract alone,
+:meth:`~templar.storage.StorageBackend.changes`: for files, watchfiles on the config
+directory, waking only for layer files and the engine config (an editor's swap and
+backup files wake nothing); for a database, whatever its backend listens to.
+
+Debouncing: a burst of saves never stops producing changes, so the watcher waits until
 no change at all has arrived for ``debounce_ms`` (``watch.debounce_ms`` in
-``templar.yaml``, 50 ms by default) and then reloads once. Only layer files and the
-engine config are watched: an editor's swap and backup files, or any other file in
-the directory, wake nothing.
+``templar.yaml``, 50 ms by default) and then reloads once.
 """
 
 from __future__ import annotations
 
 import asyncio
+import queue
 import threading
 import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
@@ -26,23 +29,13 @@ from typing import TYPE_CHECKING, Any
 
 from templar.errors import StorageError, TemplarWatchWarning
 from templar.settings import SETTINGS_FILE_NAMES
-from templar.storage import FileStorage, layer_source_for
 
 if TYPE_CHECKING:
     from templar.engine import TemplateEngine
     from templar.models import ChangeEvent
 
-#: How often watchfiles' loop looks at what it collected (and at ``stop()``), in ms.
-STEP_MS = 5
-#: With no debounce, how often the loop still wakes up (to notice it is ready).
-_IDLE_TICK_MS = 100
-
-
-def is_watched(path: str) -> bool:
-    """True for the files whose change can change the templates: layer files and the
-    engine config. Anything else in the config directory is ignored."""
-    name = Path(path).name
-    return name in SETTINGS_FILE_NAMES or layer_source_for(Path(path)) is not None
+#: what the thread that follows the storage puts last in its queue
+_END = object()
 
 
 class Watcher:
@@ -64,10 +57,11 @@ class Watcher:
         on_change: Callable[[ChangeEvent], Any] | None = None,
         on_ready: Callable[[], Any] | None = None,
     ) -> None:
-        if not isinstance(engine.storage, FileStorage):
+        if not callable(getattr(engine.storage, "changes", None)):
+            # changes() is the optional part of the storage contract that watching needs
             raise StorageError(
-                f"storage backend '{engine.storage.name}' has no files to watch; "
-                "call engine.reload() to pick up its changes",
+                f"storage backend '{engine.storage.name}' has no files to watch and no "
+                "changes() to follow; call engine.reload() to pick up its changes",
                 field="storage.backend",
             )
         self.engine = engine
@@ -81,6 +75,8 @@ class Watcher:
         #: what went wrong and was skipped (a callback that raised, a failed reload)
         self.failures: list[str] = []
         self._stop = threading.Event()
+        #: the stop events of the storage watches running now (one per iteration)
+        self._follower_stops: list[threading.Event] = []
         self._thread: threading.Thread | None = None
 
     def __repr__(self) -> str:
@@ -117,6 +113,8 @@ class Watcher:
     def stop(self, timeout: float | None = 5.0) -> None:
         """Stop watching; joins the background thread, if any."""
         self._stop.set()
+        for follower_stop in list(self._follower_stops):
+            follower_stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
@@ -128,71 +126,86 @@ class Watcher:
         self.stop()
 
     async def __aiter__(self) -> AsyncIterator[ChangeEvent]:
-        """Change events under asyncio; reloads run in a worker thread."""
-        import watchfiles
-
-        await asyncio.to_thread(self._prime)
-        pending: set[str] = set()
-        # watchfiles only asks the stop event ``is_set()`` (and ``set()`` on
-        # cancellation), so the same threading.Event serves both worlds.
-        async for changes in watchfiles.awatch(
-            self.engine.config_dir,
-            watch_filter=lambda _change, path: is_watched(path),
-            step=STEP_MS,
-            stop_event=self._stop,
-            rust_timeout=self._timeout_ms,
-            yield_on_timeout=True,
-            recursive=False,
-        ):
-            if not self.ready.is_set():  # see _settled_changes
-                event = await asyncio.to_thread(self._apply, set())
-                if event is not None:
-                    yield event
-                self._mark_ready()
-            pending.update(path for _change, path in changes)
-            if changes and self.debounce_ms:
-                continue
-            if pending:
-                batch, pending = pending, set()
-                event = await asyncio.to_thread(self._apply, batch)
-                if event is not None:
-                    yield event
+        """Change events under asyncio; the watch and the reloads run in worker threads."""
+        events = self.events()
+        try:
+            while True:
+                event = await asyncio.to_thread(next, events, None)
+                if event is None:
+                    return
+                yield event
+        finally:
+            # cancelled or closed: end the watch, which ends the worker thread too
+            self.stop(timeout=0)
 
     # -- the work -----------------------------------------------------------------------
 
-    @property
-    def _timeout_ms(self) -> int:
-        return self.debounce_ms if self.debounce_ms > 0 else _IDLE_TICK_MS
-
     def _prime(self) -> None:
-        """Load from the files, so that the first change has layers to compare to."""
+        """Load from the storage, so that the first change has layers to compare to."""
         self.engine._prepare_hot_reload()
 
-    def _settled_changes(self) -> Iterator[set[str]]:
-        """Paths that changed, once no change has come for ``debounce_ms``."""
-        import watchfiles
+    def _follow(self, batches: queue.Queue[object], stop: threading.Event) -> None:
+        """In a thread of its own: the storage's changes into ``batches``, then _END."""
+        try:
+            for batch in self.engine.storage.changes(stop):
+                batches.put(batch)
+        except Exception as e:
+            batches.put(e)
+        finally:
+            batches.put(_END)
 
-        pending: set[str] = set()
-        for changes in watchfiles.watch(
-            self.engine.config_dir,
-            watch_filter=lambda _change, path: is_watched(path),
-            step=STEP_MS,
-            stop_event=self._stop,
-            rust_timeout=self._timeout_ms,
-            yield_on_timeout=True,
-            recursive=False,
-        ):
+    def _settled_changes(self) -> Iterator[set[str]]:
+        """What changed, once no change has come for ``debounce_ms`` (the empty set: look
+        at everything)."""
+        batches: queue.Queue[object] = queue.Queue()
+        # Its own stop event, so that leaving one iteration early ends its storage watch
+        # and leaves the watcher usable; stop() sets them all.
+        stop = threading.Event()
+        self._follower_stops.append(stop)
+        if self._stop.is_set():
+            stop.set()
+        follower = threading.Thread(
+            target=self._follow, args=(batches, stop), name=f"{self!r} follower", daemon=True
+        )
+        follower.start()
+        try:
+            yield from self._debounced(batches)
+        finally:
+            stop.set()
+            self._follower_stops.remove(stop)
+
+    def _debounced(self, batches: queue.Queue[object]) -> Iterator[set[str]]:
+        pending: set[str] | None = None  # None: nothing waits; set(): look at everything
+        quiet = self.debounce_ms / 1000
+        while True:
+            try:
+                item = batches.get(timeout=quiet) if pending is not None else batches.get()
+            except queue.Empty:  # quiet for debounce_ms: reload once
+                if pending is not None:
+                    batch, pending = pending, None
+                    yield batch
+                continue
+            if item is _END:
+                return
+            if isinstance(item, Exception):
+                raise item
+            assert isinstance(item, set)
             if not self.ready.is_set():
                 # The watch is in place. A file saved while the engine loaded, before it
                 # was, would wait for the next change: look at every file once (a stat
                 # each), then say we are ready.
                 yield set()
                 self._mark_ready()
-            pending.update(path for _change, path in changes)
-            if changes and self.debounce_ms:
-                continue  # wait for a quiet period
-            if pending:
-                batch, pending = pending, set()
+                if not item:
+                    continue
+            if pending is None:
+                pending = set(item)
+            elif item and pending:
+                pending |= item
+            else:
+                pending = set()  # someone could not say what changed: everything
+            if not quiet:
+                batch, pending = pending, None
                 yield batch
 
     def _mark_ready(self) -> None:

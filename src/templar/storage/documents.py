@@ -1,0 +1,158 @@
+"""The three shapes of a template document, into raw templates; reused by every backend.
+
+A parsed document (from a file, a SQL row, anything) is a list of templates, a mapping
+``{"templates": [...]}`` (other top-level keys such as ``scheduler_type`` kept and
+ignored) or a mapping of template id to body. :func:`templates_from_document` accepts
+all three and turns every problem into an issue of the layer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from templar.errors import TemplateParseError
+from templar.models import Severity, ValidationIssueDTO
+from templar.positions import Location
+from templar.storage import LayerSource, RawLayer, RawTemplate
+
+
+def unparsable_layer(source: LayerSource, error: TemplateParseError) -> RawLayer:
+    """The layer of a document that cannot be read or parsed: no template, one issue."""
+    issue = ValidationIssueDTO(
+        code=error.code,
+        severity=Severity.ERROR,
+        message=error.reason,
+        file=source.location,
+        line=error.line,
+        column=error.column,
+    )
+    return RawLayer(source, issues=[issue])
+
+
+def templates_from_document(
+    data: Any, source: LayerSource, locate: Callable[[tuple[Any, ...]], Location | None]
+) -> RawLayer:
+    """Split a parsed document into templates. Accepts DESIGN.md's three shapes:
+    a list, ``{"templates": [...]}`` (other keys ignored) and a mapping of id to body."""
+    layer = RawLayer(source)
+    file = source.location
+
+    def issue(code: str, message: str, doc_path: tuple[Any, ...], **extra: Any) -> None:
+        position = locate(doc_path) if doc_path else (1, 1)
+        line, column = position if position else (None, None)
+        layer.issues.append(
+            ValidationIssueDTO(
+                code=code,
+                severity=extra.pop("severity", Severity.ERROR),
+                message=message,
+                file=file,
+                line=line,
+                column=column,
+                **extra,
+            )
+        )
+
+    entries: Iterable[tuple[tuple[Any, ...], Any, str | None]]
+    if data is None:
+        issue("empty-file", "file holds no templates", (), severity=Severity.WARNING)
+        return layer
+    if isinstance(data, list):
+        entries = (((i,), item, None) for i, item in enumerate(data))
+    elif isinstance(data, dict) and "templates" in data:
+        inner = data["templates"]
+        if isinstance(inner, list):
+            entries = ((("templates", i), item, None) for i, item in enumerate(inner))
+        elif isinstance(inner, dict):
+            entries = (
+                (("templates", k), v, str(k)) for k, v in inner.items() if not _is_directive(k)
+            )
+        else:
+            issue(
+                "invalid-shape",
+                f"'templates' must be a list of templates, not {_kind(inner)}",
+                ("templates",),
+            )
+            return layer
+    elif isinstance(data, dict) and any(isinstance(v, dict) for v in data.values()):
+        # Keys starting with "_" hold anchors to share (``_base: &base``) or comments.
+        entries = (((k,), v, str(k)) for k, v in data.items() if not _is_directive(k))
+    else:
+        issue(
+            "invalid-shape",
+            f"top level is {_kind(data)}; expected a list of templates, "
+            "a mapping with a 'templates' list, or a mapping of template id to template",
+            (),
+        )
+        return layer
+
+    first_seen: dict[str, tuple[Any, ...]] = {}
+    for doc_path, body, key_id in entries:
+        if not isinstance(body, dict):
+            issue("invalid-template", f"a template must be a mapping, not {_kind(body)}", doc_path)
+            continue
+        raw_id = body.get("template_id", body.get("templateId", key_id))
+        if key_id is not None and raw_id != key_id and str(raw_id) != key_id:
+            written = "template_id" if "template_id" in body else "templateId"
+            issue(
+                "template-id-mismatch",
+                f"{written} '{raw_id}' is not the key '{key_id}' it is written under; "
+                f"the key is the id",
+                (*doc_path, written),
+                severity=Severity.WARNING,
+                template_id=key_id,
+                field="template_id",
+            )
+            raw_id = key_id
+        if raw_id is None or raw_id == "":
+            issue("missing-template-id", "template has no template_id", doc_path)
+            continue
+        if isinstance(raw_id, bool) or not isinstance(raw_id, (str, int)):
+            issue(
+                "invalid-template-id",
+                f"template_id must be a string, not {_kind(raw_id)}",
+                doc_path,
+                field="template_id",
+            )
+            continue
+        template_id = str(raw_id)
+        if template_id in first_seen:
+            first = locate(first_seen[template_id])
+            where = f" (first defined at line {first[0]})" if first else ""
+            issue(
+                "duplicate-template-id",
+                f"template '{template_id}' is defined twice in this file{where}; "
+                "the first definition is kept",
+                doc_path,
+                template_id=template_id,
+                field="template_id",
+            )
+            continue
+        first_seen[template_id] = doc_path
+        provider_type = body.get("provider_type", body.get("providerType"))
+        layer.templates.append(
+            RawTemplate(
+                template_id,
+                body,
+                doc_path,
+                str(provider_type) if provider_type not in (None, "") else None,
+            )
+        )
+    return layer
+
+
+def _is_directive(key: Any) -> bool:
+    return str(key).startswith("_")
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    return {
+        dict: "a mapping",
+        list: "a list",
+        str: "a string",
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+    }.get(type(value), f"a {type(value).__name__}")

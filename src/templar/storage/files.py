@@ -1,0 +1,173 @@
+"""The file backend: layers as files in one config directory, named as DESIGN.md says.
+
+``{I}inst_templates.{ext}``, ``{T}type_templates.{ext}``, ``{T}prov_templates.{ext}``
+and ``templates.{ext}``, with ``ext`` one of ``yaml``, ``yml``, ``json``. Registered as
+the ``file`` storage by :mod:`templar.builtin`, through the same hook as any plugin.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from templar.errors import TemplateParseError
+from templar.models import LayerKind
+from templar.positions import Location, PositionIndex
+from templar.reader import parse_document_noting_nulls, read_bytes, read_regular_file
+from templar.settings import SETTINGS_FILE_NAMES
+from templar.storage import LayerSource, RawLayer
+from templar.storage.documents import templates_from_document, unparsable_layer
+
+if TYPE_CHECKING:
+    from templar.settings import EngineSettings
+
+_LAYER_FILE = re.compile(
+    r"^(?:(?P<scope>.+?)(?P<kind>inst|type|prov)_)?templates\.(?P<ext>yaml|yml|json)$"
+)
+_KIND_BY_SUFFIX = {"inst": LayerKind.INSTANCE, "type": LayerKind.TYPE, "prov": LayerKind.PROVIDER}
+
+#: How often watchfiles' loop looks at what it collected (and at ``stop``), in ms.
+WATCH_STEP_MS = 5
+#: How long watchfiles waits for the OS before looking at ``stop`` again, in ms.
+WATCH_TIMEOUT_MS = 50
+
+#: what a position index was built from: size, mtime, ctime, inode
+_StatKey = tuple[int, int, int, int]
+
+
+class FileStorage:
+    """Layers as files in one config directory, named as DESIGN.md's hierarchy says."""
+
+    name = "file"
+
+    def __init__(self, config_dir: Path, settings: EngineSettings | None = None) -> None:
+        self.config_dir = config_dir
+        self._positions: dict[str, tuple[_StatKey | None, PositionIndex | None]] = {}
+
+    def __repr__(self) -> str:
+        return f"FileStorage({str(self.config_dir)!r})"
+
+    @classmethod
+    def from_settings(cls, config_dir: Path, settings: EngineSettings) -> FileStorage:
+        """The :data:`~templar.storage.StorageFactory` registered for ``file``."""
+        return cls(config_dir, settings)
+
+    def list_sources(self) -> list[LayerSource]:
+        """Every template file of the config directory, by its hierarchy name."""
+        sources = []
+        for path in sorted(self.config_dir.iterdir()):
+            source = layer_source_for(path)
+            if source is not None:
+                sources.append(source)
+        return sources
+
+    def read(self, source: LayerSource) -> RawLayer:
+        """Parse one layer file into its templates, with every problem as an issue.
+
+        The layer's :attr:`~templar.storage.RawLayer.version` is the SHA-256 of the bytes
+        parsed, so that a caller can tell whether it read what it hashed before.
+        """
+        path = Path(source.location)
+        try:
+            raw = read_bytes(path)
+        except TemplateParseError as e:
+            return unparsable_layer(source, e)
+        version = hashlib.sha256(raw).hexdigest()
+        try:
+            data, may_hold_nulls = parse_document_noting_nulls(path, raw)
+        except TemplateParseError as e:
+            layer = unparsable_layer(source, e)
+        else:
+            layer = templates_from_document(data, source, lambda p: self.locate(source, p))
+            layer.may_hold_nulls = may_hold_nulls
+        layer.version = version
+        return layer
+
+    def locate(
+        self, source: LayerSource, doc_path: tuple[Any, ...], *, value: bool = False
+    ) -> Location | None:
+        """See :meth:`~templar.storage.StorageBackend.locate`. The round-trip parse is done
+        once per file, and again only after the file changed on disk."""
+        location = source.location
+        key = _stat_key(location)
+        known = self._positions.get(location)
+        if known is None or known[0] != key or key is None:
+            known = (key, PositionIndex.build(Path(location)))
+            self._positions[location] = known
+        index = known[1]
+        return index.locate(doc_path, value=value) if index else None
+
+    def fingerprint(self) -> str:
+        """Hash of the names, sizes, mtimes and contents of every layer file and the engine config."""
+        digest = hashlib.blake2b(digest_size=16)
+        for path in self.watched_files():
+            try:
+                stat = path.stat()
+                digest.update(f"{path.name}\0{stat.st_size}\0{stat.st_mtime_ns}\0".encode())
+                digest.update(hashlib.blake2b(read_regular_file(path), digest_size=16).digest())
+            except OSError:
+                digest.update(f"{path.name}\0missing\0".encode())
+        return digest.hexdigest()
+
+    def watched_files(self) -> list[Path]:
+        """The files whose change changes the result: layer files and the engine config."""
+        files = [Path(s.location) for s in self.list_sources()]
+        files += [
+            self.config_dir / n for n in SETTINGS_FILE_NAMES if (self.config_dir / n).exists()
+        ]
+        return files
+
+    def changes(self, stop: threading.Event) -> Iterator[set[str]]:
+        """See :meth:`~templar.storage.StorageBackend.changes`: watchfiles on the config
+        directory, layer files and the engine config only (an editor's swap file wakes
+        nothing), each batch as watchfiles hands it over."""
+        import watchfiles
+
+        first = True
+        for batch in watchfiles.watch(
+            self.config_dir,
+            watch_filter=lambda _change, path: is_watched(path),
+            step=WATCH_STEP_MS,
+            stop_event=stop,
+            rust_timeout=WATCH_TIMEOUT_MS,
+            yield_on_timeout=True,
+            recursive=False,
+        ):
+            if first:
+                # The watch is in place: whatever changed before it is found by reading
+                # everything once more.
+                first = False
+                yield set()
+            if batch:
+                yield {path for _change, path in batch}
+
+
+def is_watched(path: str) -> bool:
+    """True for the files whose change can change the templates: layer files and the
+    engine config. Anything else in the config directory is ignored."""
+    name = Path(path).name
+    return name in SETTINGS_FILE_NAMES or layer_source_for(Path(path)) is not None
+
+
+def layer_source_for(path: Path) -> LayerSource | None:
+    """The layer a file is, from its name, or ``None`` if it is not a template file."""
+    match = _LAYER_FILE.match(path.name)
+    if match is None:
+        return None
+    # Anything so named is a layer, even when it cannot be read (a dangling symlink, a
+    # directory): reading it then reports why, instead of the layer silently vanishing.
+    kind = _KIND_BY_SUFFIX[match["kind"]] if match["kind"] else LayerKind.SHARED
+    return LayerSource(kind, match["scope"], str(path))
+
+
+def _stat_key(location: str) -> _StatKey | None:
+    try:
+        st = os.stat(location)
+    except OSError:
+        return None
+    return (st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
