@@ -9,6 +9,13 @@ if [ ! -x .venv/bin/python ]; then
     "$PYTHON" -m venv .venv
 fi
 .venv/bin/python -m pip install --quiet --disable-pip-version-check --upgrade pip setuptools wheel
+# The core distribution was renamed templar -> templar-engine (the name `templar` on the
+# package index is another project): drop a stale editable install of the old name.
+old_core="$(.venv/bin/python -m pip show templar 2>/dev/null || true)"
+if grep -qx "Editable project location: $ROOT" <<<"$old_core"; then
+    .venv/bin/python -m pip uninstall --quiet --yes templar
+fi
+rm -rf src/templar.egg-info  # its metadata would still say `templar` is installed
 plugin_args=()
 for plugin in plugins/*/; do
     [ -f "$plugin/pyproject.toml" ] && plugin_args+=(-e "$plugin")

@@ -39,7 +39,7 @@ from templar.settings import EngineSettings
 from templar.storage import LayerSource, RawLayer, RawTemplate, StorageBackend, StorageSpec
 
 try:
-    __version__ = version("templar")
+    __version__ = version("templar-engine")
 except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
