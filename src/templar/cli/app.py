@@ -61,7 +61,10 @@ class TemplarGroup(click.Group):
     help="Read every file; neither use nor update the on-disk cache.",
 )
 @click.version_option(
-    version=None, package_name="templar-engine", prog_name="templates", message="%(prog)s %(version)s"
+    version=None,
+    package_name="templar-engine",
+    prog_name="templates",
+    message="%(prog)s %(version)s",
 )
 @click.pass_context
 def cli(ctx: click.Context, config_dir: str | None, debug: bool, no_cache: bool) -> None:
