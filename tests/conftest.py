@@ -19,7 +19,7 @@ WriteFile = Callable[[str, Any], Path]
 def _isolated_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Core tests see only the built-in plugins unless they opt in, no user config,
     and a cache directory of their own (never the user's)."""
-    for name in ("TEMPLAR_CONFIG_DIR", "TEMPLAR_STRICT_PLUGINS"):
+    for name in ("TEMPLAR_CONFIG_DIR", "ORB_CONFIG_DIR", "TEMPLAR_STRICT_PLUGINS"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("TEMPLAR_PLUGINS", "")
     monkeypatch.setenv("TEMPLAR_CACHE_DIR", str(tmp_path / "templar-cache"))

@@ -144,7 +144,9 @@ class TemplateEngine:
     Each engine owns its plugin manager, settings and state; several can live in one
     process. Loading is lazy: the first query loads, :meth:`reload` loads again.
 
-    :param config_dir: the config directory; default ``$TEMPLAR_CONFIG_DIR`` or ``.``.
+    :param config_dir: the config directory; default ``$TEMPLAR_CONFIG_DIR``, else
+        ``$ORB_CONFIG_DIR``, else ``.``. A directory holding ORB's ``config.json`` (and
+        no ``templar.yaml``) is read as ORB reads it (:mod:`templar.orb`).
     :param settings: engine settings to use instead of the directory's ``templar.yaml``.
     :param plugins: plugin objects or modules to register on this engine only.
     :param load_entrypoints: load plugins from the ``templar`` entry-point group.
@@ -174,7 +176,7 @@ class TemplateEngine:
         self.use_cache = use_cache
         self._storage: StorageBackend | None = None
         self._state: EngineState | None = None
-        self._settings_positions: PositionIndex | None = None
+        self._config_positions: dict[str, PositionIndex | None] = {}
         self._cache: TemplateCache | None = None
         self._reader: LayerReader | None = None
         self._memo_in = self._memo_out = _AssemblyMemo()
@@ -247,7 +249,7 @@ class TemplateEngine:
         self._reader = None
         self._cache = None
         self._memo_in = self._memo_out = _AssemblyMemo()
-        self._settings_positions = None
+        self._config_positions = {}
 
     def _layer_reader(self) -> LayerReader:
         storage = self.storage
@@ -577,7 +579,7 @@ class TemplateEngine:
                 self.settings, self.settings_file = settings, settings_file
                 self._reset_pipeline()
                 full = True
-            self._settings_positions = None  # the lines of templar.yaml may have moved
+            self._config_positions = {}  # the lines of templar.yaml may have moved
         elif full:
             self._reset_pipeline()
         cache = self.cache
@@ -820,7 +822,20 @@ class TemplateEngine:
         for layer in layers:
             source = layer.source
             scope = source.scope or ""
-            if source.kind is LayerKind.INSTANCE and scope not in names:
+            orb = self.settings.orb
+            if source.kind is LayerKind.INSTANCE and scope not in names and orb is not None:
+                listed = orb.provider(scope)
+                warn(
+                    "unknown-instance",
+                    f"file is for provider instance '{scope}', which is disabled in "
+                    f"{listed.file.label}; file not loaded"
+                    if listed is not None
+                    else f"file is for provider instance '{scope}', which {orb.config_file.name} "
+                    f"does not declare{did_you_mean(scope, names)} (provider.providers[]: "
+                    "name, type); file not loaded",
+                    source.location,
+                )
+            elif source.kind is LayerKind.INSTANCE and scope not in names:
                 warn(
                     "unknown-instance",
                     f"file is for provider instance '{scope}', which is not declared"
@@ -910,11 +925,12 @@ class TemplateEngine:
         known = list(self.providers)
         if instance.declared_index is not None and self.settings_file is not None:
             # The type is named once, in templar.yaml: say so there, once.
-            if self._settings_positions is None:
-                self._settings_positions = PositionIndex.build(self.settings_file)
-            index = self._settings_positions
-            path = ("providers", instance.declared_index, "type")
-            position = index.locate(path, value=True) if index else None
+            file = str(self.settings_file)
+            path: tuple[Any, ...] = ("providers", instance.declared_index, "type")
+            declared = self.settings.orb.provider(instance.name) if self.settings.orb else None
+            if declared is not None and declared.file.path is not None:
+                file, path = str(declared.file.path), (*declared.doc_path, "type")
+            position = self._config_position(file, path, value=True)
             line, column = position if position else (None, None)
             state.file_issues.append(
                 ValidationIssueDTO(
@@ -923,8 +939,8 @@ class TemplateEngine:
                     message=f"provider instance '{instance.name}': "
                     f"{unknown_provider_type(instance.type, known)}; its templates are not loaded",
                     provider_instance=instance.name,
-                    field=f"providers.{instance.declared_index}.type",
-                    file=str(self.settings_file),
+                    field=".".join(str(p) for p in path),
+                    file=file,
                     line=line,
                     column=column,
                 )
@@ -1041,7 +1057,12 @@ class TemplateEngine:
         if known is not None and known[0] is template:
             version = known[1]
         else:
-            version = normalize(template.body, spec, ref, template.doc_path)
+            body = template.body
+            if self.settings.orb is not None:
+                from templar.orb import without_empty
+
+                body = without_empty(body)  # ORB: an empty value is "not set"
+            version = normalize(body, spec, ref, template.doc_path)
             # The id may be a mapping key rather than a field: record it either way,
             # so provenance shows every layer that defines the template.
             version.body["template_id"] = template.template_id
@@ -1089,6 +1110,11 @@ class TemplateEngine:
         if spec.defaults:
             ref = LayerRef(LayerKind.PLUGIN_DEFAULTS, None, f"plugin-defaults ({spec.name})")
             out.append(normalize(dict(spec.defaults), spec, ref))
+        orb = self.settings.orb
+        if orb is not None:
+            from templar.orb import defaults_versions
+
+            return [*out, *defaults_versions(orb, instance.name, instance.type, spec)]
         settings_source = (
             LayerSource(LayerKind.TYPE_DEFAULTS, instance.type, str(self.settings_file))
             if self.settings_file
@@ -1336,13 +1362,20 @@ class TemplateEngine:
         self, source: LayerSource, doc_path: tuple[Any, ...], *, value: bool = False
     ) -> tuple[int | None, int | None]:
         if source.kind in (LayerKind.TYPE_DEFAULTS, LayerKind.INSTANCE_DEFAULTS):
-            if self._settings_positions is None and self.settings_file is not None:
-                self._settings_positions = PositionIndex.build(self.settings_file)
-            index = self._settings_positions
-            position = index.locate(doc_path, value=value) if index else None
+            position = self._config_position(source.location, doc_path, value=value)
         else:
             position = self.storage.locate(source, doc_path, value=value)
         return position if position else (None, None)
+
+    def _config_position(
+        self, file: str, doc_path: tuple[Any, ...], *, value: bool = False
+    ) -> tuple[int, int] | None:
+        """Where ``doc_path`` is in an engine config file (``templar.yaml``, or an ORB
+        ``config.json`` / ``default_config.json``); each file is indexed once."""
+        if file not in self._config_positions:
+            self._config_positions[file] = PositionIndex.build(Path(file))
+        index = self._config_positions[file]
+        return index.locate(doc_path, value=value) if index else None
 
     def _location(self, version: TemplateVersion, path: FieldPath, value: Any) -> SourceLocation:
         source = version.layer.source

@@ -234,7 +234,9 @@ def explain_versions(
     the unsetting version as the winner, so "why is it missing?" has an answer.
     """
     merged = merge_versions(versions, mode)
-    ordered = sorted(versions, key=lambda v: v.layer.kind)
+    # highest priority first; of two versions of one kind (an ORB dir's defaults from
+    # several files), the later one, which the merge applied last
+    ordered = sorted(reversed(versions), key=lambda v: v.layer.kind)
     effective = effective_versions(versions, mode)
     used = {id(v) for v in effective}
     paths = list(leaf_paths(merged))

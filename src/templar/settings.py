@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 from templar.errors import ConfigurationError, TemplateParseError, did_you_mean
+
+if TYPE_CHECKING:
+    from templar.orb import OrbConfig
 
 SETTINGS_FILE_NAMES = ("templar.yaml", "templar.yml", "templar.json")
 
@@ -69,6 +72,13 @@ class EngineSettings(BaseModel):
     storage: StorageSettings = Field(default_factory=StorageSettings)
     cache: CacheSettings = Field(default_factory=CacheSettings)
     watch: WatchSettings = Field(default_factory=WatchSettings)
+    #: set when these settings were read from an ORB config dir (see :mod:`templar.orb`)
+    _orb: OrbConfig | None = PrivateAttr(default=None)
+
+    @property
+    def orb(self) -> OrbConfig | None:
+        """The ORB config these settings come from, or ``None`` (``templar.yaml``, code)."""
+        return self._orb
 
     @field_validator("providers")
     @classmethod
@@ -84,9 +94,10 @@ class EngineSettings(BaseModel):
 
 
 def resolve_config_dir(config_dir: str | os.PathLike[str] | None) -> Path:
-    """``config_dir`` if given, else ``$TEMPLAR_CONFIG_DIR``, else the current directory."""
+    """``config_dir`` if given, else ``$TEMPLAR_CONFIG_DIR``, else ORB's
+    ``$ORB_CONFIG_DIR``, else the current directory."""
     if config_dir is None:
-        config_dir = os.environ.get("TEMPLAR_CONFIG_DIR") or "."
+        config_dir = os.environ.get("TEMPLAR_CONFIG_DIR") or os.environ.get("ORB_CONFIG_DIR") or "."
     path = Path(config_dir).expanduser()
     if not path.is_dir():
         reason = "is not a directory" if path.exists() else "does not exist"
@@ -107,11 +118,19 @@ def find_settings_file(config_dir: Path) -> Path | None:
 
 
 def load_settings(config_dir: Path) -> tuple[EngineSettings, Path | None]:
-    """Read and validate the engine config of ``config_dir`` (defaults when it has none)."""
+    """Read and validate the engine config of ``config_dir`` (defaults when it has none).
+
+    An ORB config dir (``config.json``, no ``templar.yaml``) gives the settings ORB's
+    config implies, and ``config.json`` as the file (see :mod:`templar.orb`).
+    """
+    from templar.orb import load_orb_config
     from templar.reader import read_document
 
     path = find_settings_file(config_dir)
     if path is None:
+        orb = load_orb_config(config_dir)
+        if orb is not None:
+            return orb.engine_settings(), orb.config_file
         return EngineSettings(), None
     try:
         data = read_document(path)

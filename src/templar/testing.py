@@ -182,7 +182,11 @@ def templar_cli(templar_config_dir: Path) -> RunCli:
     from templar.cli import cli
 
     def run(*args: str, entry_points: Sequence[str] | None = None) -> Result:
-        env: dict[str, str | None] = {"TEMPLAR_CONFIG_DIR": None, "TEMPLAR_STRICT_PLUGINS": None}
+        env: dict[str, str | None] = {
+            "TEMPLAR_CONFIG_DIR": None,
+            "ORB_CONFIG_DIR": None,
+            "TEMPLAR_STRICT_PLUGINS": None,
+        }
         if entry_points is not None:
             env["TEMPLAR_PLUGINS"] = ",".join(entry_points)
         return CliRunner().invoke(

@@ -11,11 +11,12 @@ import hashlib
 import os
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from templar.errors import TemplateParseError
+from templar.orb import CONFIG_FILE, DEFAULTS_FILE
 from templar.models import LayerKind
 from templar.positions import Location, PositionIndex
 from templar.reader import parse_document_noting_nulls, read_bytes, read_regular_file
@@ -31,6 +32,8 @@ _LAYER_FILE = re.compile(
 )
 _KIND_BY_SUFFIX = {"inst": LayerKind.INSTANCE, "type": LayerKind.TYPE, "prov": LayerKind.PROVIDER}
 
+#: ORB's config files: their change can make a directory an ORB dir, or change one
+ORB_CONFIG_FILES = (CONFIG_FILE, DEFAULTS_FILE)
 #: How often watchfiles' loop looks at what it collected (and at ``stop``), in ms.
 WATCH_STEP_MS = 5
 #: How long watchfiles waits for the OS before looking at ``stop`` again, in ms.
@@ -48,6 +51,15 @@ class FileStorage:
     def __init__(self, config_dir: Path, settings: EngineSettings | None = None) -> None:
         self.config_dir = config_dir
         self._positions: dict[str, tuple[_StatKey | None, PositionIndex | None]] = {}
+        #: what a file name makes of a file: Templar's hierarchy names, and in an ORB
+        #: config dir ORB's names as well (see :mod:`templar.orb`)
+        self.layer_source_for: Callable[[Path], LayerSource | None] = layer_source_for
+        #: config files beside the engine config whose change changes the templates
+        self.config_files: list[Path] = []
+        if settings is not None and settings.orb is not None:
+            instances = [(p.name, p.type) for p in settings.providers]
+            self.layer_source_for = settings.orb.layer_namer(instances)
+            self.config_files = settings.orb.watched_files()
 
     def __repr__(self) -> str:
         return f"FileStorage({str(self.config_dir)!r})"
@@ -61,7 +73,7 @@ class FileStorage:
         """Every template file of the config directory, by its hierarchy name."""
         sources = []
         for path in sorted(self.config_dir.iterdir()):
-            source = layer_source_for(path)
+            source = self.layer_source_for(path)
             if source is not None:
                 sources.append(source)
         return sources
@@ -120,7 +132,7 @@ class FileStorage:
         files += [
             self.config_dir / n for n in SETTINGS_FILE_NAMES if (self.config_dir / n).exists()
         ]
-        return files
+        return files + self.config_files
 
     def changes(self, stop: threading.Event) -> Iterator[set[str]]:
         """See :meth:`~templar.storage.StorageBackend.changes`: watchfiles on the config
@@ -131,7 +143,7 @@ class FileStorage:
         first = True
         for batch in watchfiles.watch(
             self.config_dir,
-            watch_filter=lambda _change, path: is_watched(path),
+            watch_filter=lambda _change, path: self.is_watched(path),
             step=WATCH_STEP_MS,
             stop_event=stop,
             rust_timeout=WATCH_TIMEOUT_MS,
@@ -145,6 +157,14 @@ class FileStorage:
                 yield set()
             if batch:
                 yield {path for _change, path in batch}
+
+
+    def is_watched(self, path: str) -> bool:
+        """:func:`is_watched`, knowing this directory's names (an ORB dir's too)."""
+        name = Path(path).name
+        if name in ORB_CONFIG_FILES or any(name == p.name for p in self.config_files):
+            return True  # config.json appearing makes the directory an ORB dir
+        return is_watched(path) or self.layer_source_for(Path(path)) is not None
 
 
 def is_watched(path: str) -> bool:
