@@ -16,8 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from templar.errors import TemplateParseError
-from templar.orb import CONFIG_FILE, DEFAULTS_FILE
 from templar.models import LayerKind
+from templar.orb import CONFIG_FILE, DEFAULTS_FILE
 from templar.positions import Location, PositionIndex
 from templar.reader import parse_document_noting_nulls, read_bytes, read_regular_file
 from templar.settings import SETTINGS_FILE_NAMES
@@ -157,7 +157,6 @@ class FileStorage:
                 yield set()
             if batch:
                 yield {path for _change, path in batch}
-
 
     def is_watched(self, path: str) -> bool:
         """:func:`is_watched`, knowing this directory's names (an ORB dir's too)."""
