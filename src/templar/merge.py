@@ -82,6 +82,7 @@ def normalize(
     near_misses: list[tuple[str, str]] = []
     merge: Any = None
     canonical_key = provider.canonical_key
+    core_keys = provider.core_keys
     for key, value in body.items():
         if type(key) is not str:
             key = str(key)
@@ -89,7 +90,7 @@ def normalize(
             if key == MERGE_KEY:
                 merge = value
             continue
-        core = _CORE_NAMES.get(key)
+        core = _CORE_NAMES.get(key) if key not in core_keys else core_keys[key]
         if core == "configuration" and type(value) is dict:
             if provider.key_style is None:
                 configuration.update(value)  # written where it belongs: no origin to record

@@ -130,6 +130,10 @@ class ProviderSpec:
         function of the validated template returning them.
     :param key_style: how this provider spells keys outside Templar, if not snake_case.
     :param description: one line for ``templates plugins``.
+    :param core_keys: top-level keys this provider reads differently from the core: a key
+        mapped to the core field it spells (``{"awsHandler": "provider_api"}``), or to
+        ``None`` to read it as configuration although it spells a core field (ORB's aws
+        ``tags`` are the instance tags, not Templar's ``tags``).
     """
 
     name: str
@@ -138,6 +142,7 @@ class ProviderSpec:
     supported_features: Sequence[str] | FeaturesFor = ()
     key_style: KeyStyle | None = None
     description: str = ""
+    core_keys: Mapping[str, str | None] = field(default_factory=dict)
 
     def features_for(self, template: TemplateDTO) -> list[str]:
         """The supported features of one validated template."""

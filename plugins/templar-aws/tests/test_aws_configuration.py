@@ -129,6 +129,109 @@ def load(
             {"max_number": 3, "vm_type": "t3.large"},
         ),
         ({"configuration": {"keyName": "nested-key"}, "keyName": None}, {"key_name": "nested-key"}),
+        # An empty string, list or mapping is "not set" (ORB; IBM's plugin for its options).
+        (
+            {"keyName": "", "subnetId": [], "instanceTags": "", "vmTypes": {}},
+            {"key_name": None, "subnet_ids": None, "instance_tags": None, "vm_types": None},
+        ),
+        ({"securityGroupIds": []}, {"security_group_ids": None}),
+        # ORB's current machine_* names, and its other generic fields.
+        (
+            {
+                "maxNumber": None,
+                "imageId": None,
+                "vmType": None,
+                "keyName": None,
+                "max_machines": 4,
+                "machine_image": "ami-12345678",
+                "machine_types": {"t3.large": 1},
+                "machine_ssh_key": "orb-key",
+                "machine_disk_size_gb": 40,
+                "machine_disk_type": "gp3",
+                "machine_role": "hf-worker",
+                "machine_bootstrap": "#!/bin/sh\necho hi",
+                "network_zones": ["us-east-1a"],
+                "monitoring_enabled": True,
+                "storage_encryption": True,
+                "public_ip_assignment": False,
+                "context": "c-123",
+            },
+            {
+                "max_number": 4,
+                "image_id": "ami-12345678",
+                "vm_types": {"t3.large": 1},
+                "key_name": "orb-key",
+                "root_device_volume_size": 40,
+                "volume_type": "gp3",
+                "instance_profile": "hf-worker",
+                "user_data_script": "#!/bin/sh\necho hi",
+                "network_zones": ["us-east-1a"],
+                "monitoring_enabled": True,
+                "storage_encryption": True,
+                "public_ip_assignment": False,
+                "context": "c-123",
+            },
+        ),
+        # ORB's tags are the instance tags.
+        ({"tags": {"team": "hpc"}}, {"instance_tags": {"team": "hpc"}}),
+        # What orb templates list prints: instanceTags as the JSON text of a mapping.
+        ({"instanceTags": '{"team": "hpc"}'}, {"instance_tags": {"team": "hpc"}}),
+        # IBM LSF resource connector fields.
+        (
+            {
+                "userData": "zone=us_west_2a",
+                "spotPrice": 0.05,
+                "placementGroupName": "hpc-pg",
+                "tenancy": "dedicated",
+                "ebsOptimized": True,
+                "interfaceType": "efa",
+                "efaCount": 1,
+                "onDemandTargetCapacityRatio": 0.5,
+                "fleetType": "instant",
+                "ec2FleetConfig": "ec2-fleet-config.json",
+                "priority": 10,
+                "durationInHours": 2,
+                "requestValidity": "02:30",
+            },
+            {
+                "user_data": "zone=us_west_2a",
+                "spot_price": 0.05,
+                "placement_group_name": "hpc-pg",
+                "tenancy": "dedicated",
+                "ebs_optimized": True,
+                "interface_type": "efa",
+                "efa_count": 1,
+                "on_demand_target_capacity_ratio": 0.5,
+                "fleet_type": "instant",
+                "ec2_fleet_config": "ec2-fleet-config.json",
+                "priority": 10,
+                "duration_in_hours": 2,
+                "request_validity": "02:30",
+            },
+        ),
+        # LSF attributes: mem for memory, any lsf.shared resource as a custom attribute.
+        (
+            {
+                "attributes": {
+                    "type": ["String", "X86_64"],
+                    "ncores": ["Numeric", "1"],
+                    "ncpus": ["Numeric", "1"],
+                    "mem": ["Numeric", "1024"],
+                    "awshost": ["Boolean", "1"],
+                    "zone": ["String", "us_west_2a"],
+                }
+            },
+            {
+                "attributes": {
+                    "type": ["String", "X86_64"],
+                    "ncores": ["Numeric", "1"],
+                    "ncpus": ["Numeric", "1"],
+                    "mem": ["Numeric", "1024"],
+                    "awshost": ["Boolean", "1"],
+                    "zone": ["String", "us_west_2a"],
+                }
+            },
+        ),
     ],
 )
 def test_accepted_and_normalised(
@@ -197,7 +300,27 @@ def test_accepted_and_normalised(
         ({"imageId": "ami-xyz"}, "configuration.image_id", "not an AMI id"),
         ({"imageId": "ubuntu"}, "configuration.image_id", "SSM parameter path"),
         ({"subnetId": "net-1234"}, "configuration.subnet_ids.0", "not a subnet id"),
-        ({"subnetId": ""}, "configuration.subnet_ids", "at least 1 item"),
+        ({"subnetId": ["subnet-1a2b3c4d", ""]}, "configuration.subnet_ids.1", "not a subnet id"),
+        ({"subnetId": "subnet-xxxxx"}, "configuration.subnet_ids.0", "not a subnet id"),
+        (
+            {"imageId": "{{ image_id }}"},
+            "configuration.image_id",
+            "unrendered template placeholder",
+        ),
+        ({"tenancy": "shared"}, "configuration.tenancy", "'default', 'dedicated' or 'host'"),
+        ({"interfaceType": "eni"}, "configuration.interface_type", "'interface', 'efa'"),
+        (
+            {"onDemandTargetCapacityRatio": 1.5},
+            "configuration.on_demand_target_capacity_ratio",
+            "1",
+        ),
+        ({"durationInHours": 7}, "configuration.duration_in_hours", "6"),
+        ({"instanceTags": {"orb:owner": "x"}}, "configuration.instance_tags", "reserved prefix"),
+        (
+            {"attributes": {"type": ["String", "X86_64"], "ncpus": ["Numeric", "1"]}},
+            "configuration.attributes",
+            "nram (Symphony) or mem (LSF)",
+        ),
         (
             {"securityGroupIds": ["sg-native123"]},
             "configuration.security_group_ids.0",
@@ -265,10 +388,14 @@ def test_accepted_and_normalised(
         (
             {"volumeType": "gp4"},
             "configuration.volume_type",
-            "'gp2', 'gp3', 'io1', 'io2' or 'standard'",
+            "'gp2', 'gp3', 'io1', 'io2', 'st1', 'sc1' or 'standard'",
         ),
         ({"volumeType": "io1", "iops": 99}, "configuration.iops", "greater than or equal to 100"),
-        ({"volumeType": "io1", "iops": 64001}, "configuration.iops", "less than or equal to 64000"),
+        (
+            {"volumeType": "io2", "iops": 256001},
+            "configuration.iops",
+            "less than or equal to 256000",
+        ),
         (
             {"instanceTags": "team=hpc;aws:cloudformation:stack=x"},
             "configuration.instance_tags",
@@ -282,7 +409,7 @@ def test_accepted_and_normalised(
         ({"instanceTags": "team"}, "configuration.instance_tags", "'team' is not key=value"),
         ({"instanceTags": "a=1;a=2"}, "configuration.instance_tags", "given twice"),
         ({"instanceTags": {"k" * 129: "v"}}, "configuration.instance_tags", "longer than 128"),
-        ({"keyName": ""}, "configuration.key_name", "at least 1 character"),
+        ({"keyName": "k" * 256}, "configuration.key_name", "at most 255 characters"),
         (
             {"launchTemplateId": "lt-123"},
             "configuration.launch_template_id",

@@ -20,6 +20,8 @@ from templar_aws import AWS_PROVIDER, HOSTFACTORY
 #: The ``hostfactory_template`` fixture of conftest.py.
 TemplateFactory = Callable[..., dict[str, Any]]
 
+LT = "lt-0e8c754449b27161c"
+
 
 def test_camel_and_snake_layers_merge_as_one_field(
     hostfactory_template: TemplateFactory, templar_write: WriteLayer, templar_engine: TemplateEngine
@@ -99,13 +101,89 @@ def test_export_is_the_hostfactory_entry(
     }
 
 
-def test_export_without_attributes_still_has_the_key(
-    hostfactory_template: TemplateFactory, templar_write: WriteLayer, templar_engine: TemplateEngine
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"vmType": "t3.medium"}, ("2", "4096")),
+        ({"vmType": "t2.micro"}, ("1", "1024")),
+        ({"vmType": "c5.2xlarge"}, ("8", "16384")),
+        ({"vmType": "r6i.xlarge,r6i.2xlarge"}, ("4", "32768")),
+        ({"vmType": None, "vmTypes": {"m5.4xlarge": 2, "m5.large": 1}}, ("16", "65536")),
+        (
+            {
+                "vmType": None,
+                "abisInstanceRequirements": {
+                    "vcpu_count": {"min": 4, "max": 8},
+                    "memory_mib": {"min": 8192},
+                },
+            },
+            ("4", "8192"),
+        ),
+    ],
+)
+def test_export_derives_missing_attributes_from_the_instance_type_as_orb_does(
+    hostfactory_template: TemplateFactory,
+    templar_write: WriteLayer,
+    templar_engine: TemplateEngine,
+    fields: dict[str, Any],
+    expected: tuple[str, str],
 ) -> None:
-    templar_write("awsprov_templates.json", [hostfactory_template(attributes=None)])
+    templar_write("awsprov_templates.json", [hostfactory_template(attributes=None, **fields)])
+    assert templar_engine.validate().errors == []
     template = templar_engine.get_template("t1")
     assert template is not None
-    assert HOSTFACTORY.export_template(template)["attributes"] == {}
+    ncpus, nram = expected
+    assert HOSTFACTORY.export_template(template)["attributes"] == {
+        "type": ["String", "X86_64"],
+        "ncpus": ["Numeric", ncpus],
+        "nram": ["Numeric", nram],
+    }
+
+
+def test_a_template_with_no_type_to_derive_attributes_from_is_reported(
+    hostfactory_template: TemplateFactory, templar_write: WriteLayer, templar_engine: TemplateEngine
+) -> None:
+    """HostFactory needs attributes: with none and no instance type, the template is an
+    error, so it is never exported with empty attributes."""
+    body = hostfactory_template(attributes=None, vmType=None, launchTemplateId=LT)
+    templar_write("awsprov_templates.json", [body])
+    [error] = templar_engine.validate().errors
+    assert (error.code, error.field) == ("aws-attributes-missing", "configuration.attributes")
+    assert "IBM's awsprov_templates.json reference" in error.message
+    assert templar_engine.get_template("t1") is None
+
+
+def test_export_uses_the_api_and_fleet_type_orb_uses(
+    hostfactory_template: TemplateFactory, templar_write: WriteLayer, templar_engine: TemplateEngine
+) -> None:
+    templar_write(
+        "awsprov_templates.json",
+        [
+            hostfactory_template("legacy", awsHandler="EC2FleetInstant"),
+            hostfactory_template("alias", providerApi="AutoScalingGroup"),
+            hostfactory_template(
+                "meta",
+                priceType="heterogeneous",
+                metadata={"fleet_type": "maintain", "percent_on_demand": 40},
+            ),
+        ],
+    )
+    assert templar_engine.validate().errors == []
+    exported = {
+        t.template_id: HOSTFACTORY.export_template(t) for t in templar_engine.list_templates()
+    }
+    assert (exported["legacy"]["providerApi"], exported["legacy"]["fleetType"]) == (
+        "EC2Fleet",
+        "instant",
+    )
+    assert exported["alias"]["providerApi"] == "ASG"
+    assert "fleetType" not in exported["alias"]
+    meta = exported["meta"]
+    assert (meta["fleetType"], meta["percentOnDemand"]) == ("maintain", 40)
+    # The legacy key is read as the core field, not kept as configuration.
+    legacy = templar_engine.get_template("legacy")
+    assert legacy is not None and legacy.provider_api == "EC2FleetInstant"
+    assert "aws_handler" not in legacy.configuration
 
 
 def test_export_reads_back_to_the_same_templates(

@@ -73,14 +73,15 @@ def test_aws_templates_need_the_image_orb_takes_from_its_defaults(
     orb_samples: Path, templar_config_dir: Path, templar_engine: TemplateEngine
 ) -> None:
     """ORB's own aws_templates.json names no image and no subnet: ORB fills them from
-    its config's template defaults. Alone, each template is an aws-image-required error."""
+    its config's template defaults. Alone, each template is an aws-image-required error;
+    its attributes are derived from the instance type, as ORB does."""
     _copy(orb_samples, "aws_templates.json", templar_config_dir, "awstype_templates.json")
     report = templar_engine.validate()
     ids = _ids(orb_samples, "aws_templates.json")
     assert len(ids) == 20
     assert [r.template_id for r in report.results] == ids
     assert issue_codes(report, severity=Severity.ERROR) == ["aws-image-required"] * 20
-    assert issue_codes(report, severity=Severity.WARNING) == ["aws-attributes-missing"] * 20
+    assert issue_codes(report, severity=Severity.WARNING) == []
     error = report.errors[0]
     assert (error.template_id, error.field, error.line) == (
         "EC2Fleet-Instant-OnDemand",

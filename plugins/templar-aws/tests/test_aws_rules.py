@@ -29,6 +29,8 @@ LT = "lt-0e8c754449b27161c"
         ({"vmType": None, "launchTemplateId": LT}, []),
         ({"vmType": None, "vmTypes": {"t3.large": 2}}, []),
         ({"vmTypes": {"t3.large": 2}}, ["aws-instance-type-conflict"]),
+        # ORB writes vmType as the first of vmTypes: consistent, nothing to say.
+        ({"vmType": "t3.large", "vmTypes": {"t3.large": 2, "m5.large": 1}}, []),
         ({"launchTemplateVersion": 2}, ["aws-launch-template-version-without-id"]),
         ({"launchTemplateId": LT, "launchTemplateVersion": 2}, []),
         (
@@ -36,13 +38,15 @@ LT = "lt-0e8c754449b27161c"
             ["aws-native-spec-conflict"],
         ),
         (
-            {"launch_template_spec": {}, "launch_template_spec_file": "lt.json"},
+            {"launch_template_spec": {"ImageId": "x"}, "launch_template_spec_file": "lt.json"},
             ["aws-native-spec-conflict"],
         ),
         ({"iops": 3000}, ["aws-iops-volume-type"]),
-        ({"iops": 3000, "volumeType": "gp3"}, ["aws-iops-volume-type"]),
+        ({"iops": 3000, "volumeType": "gp2"}, ["aws-iops-volume-type"]),
+        ({"iops": 3000, "volumeType": "gp3"}, []),
         ({"iops": 3000, "volumeType": "io1"}, []),
-        ({"priceType": "heterogeneous"}, ["aws-percent-on-demand-required"]),
+        # percentOnDemand is optional (IBM: default 0).
+        ({"priceType": "heterogeneous"}, []),
         ({"priceType": "heterogeneous", "percentOnDemand": 0}, []),
         (
             {"priceType": "spot", "poolsCount": 2, "allocationStrategy": "diversified"},
@@ -91,7 +95,22 @@ LT = "lt-0e8c754449b27161c"
             {"fleetType": "maintain", "provider_api_spec": {"Type": "instant"}},
             ["aws-native-spec-fleet-type"],
         ),
-        ({"attributes": None}, ["aws-attributes-missing"]),
+        # No attributes: derived from the instance type, as ORB does.
+        ({"attributes": None}, []),
+        ({"attributes": None, "vmType": None, "launchTemplateId": LT}, ["aws-attributes-missing"]),
+        ({"providerApi": "AutoScalingGroup"}, []),
+        ({"providerApi": "MicroVM"}, []),
+        ({"awsHandler": "SpotFleetRequest", "providerApi": None, "fleetType": None}, []),
+        (
+            {"providerApi": "SpotFleetRequest", "fleetType": None, "metadata": {}},
+            [],
+        ),
+        (
+            {"providerApi": "SpotFleet", "metadata": {"fleet_type": "instant"}},
+            ["aws-fleet-type-unsupported"],
+        ),
+        ({"keyName": "{{ key_name }}"}, ["aws-unrendered-placeholder"]),
+        ({"provider_api_spec": {"ImageId": "{{ image_id }}"}}, []),
     ],
 )
 def test_cross_field_rules(
@@ -108,13 +127,15 @@ def test_cross_field_rules(
 def test_rule_issues_are_located_in_the_layer_that_set_the_field(
     hostfactory_template: TemplateFactory, templar_write: WriteLayer, templar_engine: TemplateEngine
 ) -> None:
-    templar_write("awsprov_templates.json", [hostfactory_template(volumeType="gp3")])
+    templar_write("awsprov_templates.json", [hostfactory_template(volumeType="gp2")])
     templar_write("awstype_templates.yaml", "t1:\n  iops: 4000\n")
     [issue] = templar_engine.validate().errors
     assert issue.code == "aws-iops-volume-type"
     assert issue.field == "configuration.iops"
     assert issue.message == (
-        "iops applies to io1 and io2 volumes only, and this template has volumeType 'gp3'"
+        "iops applies to gp3, io1 and io2 volumes, and this template has volumeType 'gp2' "
+        "(source: AWS: https://docs.aws.amazon.com/AWSEC2/latest/APIReference/"
+        "API_EbsBlockDevice.html (Iops))"
     )
     assert issue.file is not None and issue.file.endswith("awstype_templates.yaml")
     assert (issue.line, issue.template_id, issue.provider_instance) == (2, "t1", "aws")

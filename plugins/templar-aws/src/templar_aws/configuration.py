@@ -9,6 +9,7 @@ or a launch template is required, ``iops`` only with io1/io2, ...) live in
 
 from __future__ import annotations
 
+import json
 import re
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
@@ -25,8 +26,24 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-#: The AWS APIs a template can provision through (the core ``provider_api`` field).
-PROVIDER_APIS = ("EC2Fleet", "SpotFleet", "ASG", "RunInstances")
+#: The AWS APIs a template can provision through (the core ``provider_api`` field), as
+#: ORB's ``ProviderApi`` names them.
+PROVIDER_APIS = ("EC2Fleet", "SpotFleet", "ASG", "RunInstances", "MicroVM")
+#: Other names of an API: ORB's aliases (``AutoScalingGroup``), and the handler names of
+#: ORB's predecessor (``awsHandler: EC2FleetInstant``), which also say the fleet type.
+PROVIDER_API_ALIASES: dict[str, tuple[str, str | None]] = {
+    "AutoScalingGroup": ("ASG", None),
+    "autoscalinggroup": ("ASG", None),
+    "asg": ("ASG", None),
+    "EC2FleetInstant": ("EC2Fleet", "instant"),
+    "EC2FleetRequest": ("EC2Fleet", "request"),
+    "EC2FleetMaintain": ("EC2Fleet", "maintain"),
+    "SpotFleetRequest": ("SpotFleet", "request"),
+    "SpotFleetMaintain": ("SpotFleet", "maintain"),
+}
+#: EBS volume types (``EbsBlockDevice.VolumeType``), and those that take provisioned IOPS.
+VOLUME_TYPES = ("gp2", "gp3", "io1", "io2", "st1", "sc1", "standard")
+IOPS_VOLUME_TYPES = ("gp3", "io1", "io2")
 #: Spot allocation strategies, in HostFactory's spelling.
 SPOT_ALLOCATION_STRATEGIES = (
     "lowestPrice",
@@ -37,18 +54,30 @@ SPOT_ALLOCATION_STRATEGIES = (
 )
 #: On-demand allocation strategies, in HostFactory's spelling.
 ON_DEMAND_ALLOCATION_STRATEGIES = ("lowestPrice", "prioritized")
-#: Tag key prefixes AWS keeps for itself; an ``instanceTags`` key may not start with one.
-RESERVED_TAG_PREFIXES = ("aws:",)
+#: Tag key prefixes kept for the system: AWS refuses ``aws:`` keys (EC2 tag restrictions)
+#: and ORB refuses ``orb:`` keys (its Template model).
+RESERVED_TAG_PREFIXES = ("aws:", "orb:")
 #: The HostFactory attributes every template must define, and the kind of each known one.
-REQUIRED_ATTRIBUTES = ("type", "ncpus", "nram")
+#: Memory is ``nram`` (Symphony) or ``mem`` (LSF); any other resource (LSF: whatever
+#: ``lsf.shared`` defines, such as ``awshost``) is a custom attribute of any kind.
+REQUIRED_ATTRIBUTES = ("type", "ncpus")
+MEMORY_ATTRIBUTES = ("nram", "mem")
 ATTRIBUTE_KINDS = {
     "type": "String",
     "ncpus": "Numeric",
     "nram": "Numeric",
+    "mem": "Numeric",
     "ncores": "Numeric",
+    "nthreads": "Numeric",
     "rank": "Numeric",
     "priceInfo": "String",
 }
+#: The EC2 tenancies (``Placement.Tenancy``) and network interface types (``InterfaceType``).
+TENANCIES = ("default", "dedicated", "host")
+INTERFACE_TYPES = ("interface", "efa", "efa-only", "trunk")
+#: Keys whose value may hold Jinja placeholders: ORB renders its native specs when it
+#: provisions, so ``{{ ... }}`` there is expected; anywhere else it is a value never filled in.
+NATIVE_SPEC_KEYS = ("provider_api_spec", "launch_template_spec", "provider_config", "metadata")
 
 _HEX_ID = r"[0-9a-f]{8}(?:[0-9a-f]{9})?"
 _AMI_ID = re.compile(rf"^ami-{_HEX_ID}$")
@@ -73,8 +102,19 @@ def _reject_bool(value: Any) -> Any:
     return value
 
 
+def _placeholder(value: str) -> None:
+    if "{{" in value or "{%" in value:
+        raise _fail(
+            "placeholder",
+            "'{value}' is an unrendered template placeholder: fill in the value (only ORB's "
+            "native specs are rendered)",
+            value=value,
+        )
+
+
 def _matcher(pattern: re.Pattern[str], kind: str, what: str) -> AfterValidator:
     def check(value: str) -> str:
+        _placeholder(value)
         if not pattern.match(value):
             raise _fail(kind, f"not {what}")
         return value
@@ -88,10 +128,18 @@ def _pattern(pattern: re.Pattern[str]) -> Any:
 
 
 def _comma_list(value: Any) -> Any:
-    """``"a,b"`` and ``"a"`` become lists; lists are kept."""
+    """``"a,b"`` and ``"a"`` become lists; so do list items ``["a,b"]`` (as ORB splits
+    them); other lists are kept."""
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
+    if isinstance(value, list) and any(isinstance(v, str) and "," in v for v in value):
+        return [p.strip() for v in value for p in (v.split(",") if isinstance(v, str) else [v])]
     return value
+
+
+def is_empty(value: Any) -> bool:
+    """ORB's and IBM's "not set": an empty string, list or mapping."""
+    return isinstance(value, (str, list, dict)) and len(value) == 0
 
 
 def _spelling_key(value: str) -> str:
@@ -109,6 +157,7 @@ def _normalizer(choices: tuple[str, ...]) -> BeforeValidator:
 
 
 def _check_image_id(value: str) -> str:
+    _placeholder(value)
     if _AMI_ID.match(value) or _SSM_PATH.match(value):
         return value
     raise _fail(
@@ -119,6 +168,7 @@ def _check_image_id(value: str) -> str:
 
 
 def _check_instance_types(value: str) -> str:
+    _placeholder(value)
     types = [part.strip() for part in value.split(",")]
     for item in types:
         if not _INSTANCE_TYPE.match(item):
@@ -169,10 +219,13 @@ def _attribute_pair(value: Any) -> Any:
 
 def _check_attributes(attributes: dict[str, list[str]]) -> dict[str, list[str]]:
     missing = [name for name in REQUIRED_ATTRIBUTES if name not in attributes]
+    if not any(name in attributes for name in MEMORY_ATTRIBUTES):
+        missing.append("nram (Symphony) or mem (LSF)")
     if missing:
         raise _fail(
             "attributes",
-            "attributes must define {missing} (HostFactory matches demand on type, ncpus and nram)",
+            "attributes must define {missing} (HostFactory matches demand on type, ncpus and "
+            "memory; IBM Spectrum Symphony and LSF resource connector template reference)",
             missing=", ".join(missing),
         )
     for name, (kind, _) in attributes.items():
@@ -189,7 +242,13 @@ def _check_attributes(attributes: dict[str, list[str]]) -> dict[str, list[str]]:
 
 
 def _parse_tags(value: Any) -> Any:
-    """``"k=v;k2=v2"`` (HostFactory) or a mapping (ORB) -> a mapping of text to text."""
+    """``"k=v;k2=v2"`` (HostFactory), a mapping (ORB), or the JSON text of a mapping (what
+    ``orb templates list`` prints) -> a mapping of text to text."""
+    if isinstance(value, str) and value.lstrip().startswith("{"):
+        try:
+            value = json.loads(value)
+        except ValueError:
+            raise _fail("tags", "instanceTags starts with '{{' but is not a JSON object") from None
     if isinstance(value, str):
         tags: dict[str, str] = {}
         for part in value.split(";"):
@@ -350,8 +409,9 @@ class AwsConfiguration(BaseModel):
     )
     attributes: HostFactoryAttributes | None = Field(
         default=None,
-        description="HostFactory attributes: type, ncpus, nram (required), ncores, rank, "
-        'priceInfo, each a ["String"|"Numeric", value] pair.',
+        description="HostFactory attributes: type, ncpus and nram (Symphony) or mem (LSF) "
+        "required; ncores, nthreads, rank, priceInfo and any custom resource optional; each a "
+        '["String"|"Numeric"|"Boolean", value] pair. Derived from the instance type when absent.',
     )
     image_id: Annotated[str, AfterValidator(_check_image_id)] | None = Field(
         default=None, description="An AMI id (ami-...) or an SSM parameter path (/aws/service/...)."
@@ -429,13 +489,13 @@ class AwsConfiguration(BaseModel):
     )
     volume_type: (
         Annotated[
-            Literal["gp2", "gp3", "io1", "io2", "standard"],
-            _normalizer(("gp2", "gp3", "io1", "io2", "standard")),
+            Literal["gp2", "gp3", "io1", "io2", "st1", "sc1", "standard"],
+            _normalizer(VOLUME_TYPES),
         ]
         | None
-    ) = Field(default=None, description="Root volume type: gp2, gp3, io1, io2 or standard.")
-    iops: Annotated[Count, Field(ge=100, le=64000)] | None = Field(
-        default=None, description="Provisioned IOPS of the root volume (io1 and io2 only)."
+    ) = Field(default=None, description="Root volume type: gp2, gp3, io1, io2, st1, sc1, standard.")
+    iops: Annotated[Count, Field(ge=100, le=256000)] | None = Field(
+        default=None, description="Provisioned IOPS of the root volume (gp3, io1 and io2)."
     )
     instance_tags: InstanceTags | None = Field(
         default=None, description="Tags of the instances: 'k=v;k2=v2' or a mapping."
@@ -450,7 +510,9 @@ class AwsConfiguration(BaseModel):
         Field(default=None, description="The IAM instance profile (ARN or name).")
     )
     user_data_script: Annotated[str, Field(min_length=1)] | None = Field(
-        default=None, description="User data script run at instance start."
+        default=None,
+        description="User data script run at instance start (a path or the script; ORB's "
+        "machine_bootstrap).",
     )
     launch_template_id: LaunchTemplateId | None = Field(
         default=None, description="An EC2 launch template id (lt-...)."
@@ -473,3 +535,111 @@ class AwsConfiguration(BaseModel):
     launch_template_spec_file: Annotated[str, Field(min_length=1)] | None = Field(
         default=None, description="ORB native spec: a file holding the launch template data."
     )
+
+    # --- IBM Spectrum Symphony / LSF resource connector (awsprov_templates.json) ---
+    user_data: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None,
+        description="LSF: key=value pairs (key1=value1;key2=value2) handed to the instance's "
+        "user data script; ORB's internal user_data is the script itself.",
+    )
+    spot_price: Annotated[float, BeforeValidator(_reject_bool), Field(gt=0)] | None = Field(
+        default=None, description="LSF/Symphony: the bid price of a spot instance, USD per hour."
+    )
+    market_spot_price: Annotated[float, BeforeValidator(_reject_bool), Field(ge=0)] | None = Field(
+        default=None, description="LSF: the market spot price the plugin last saw."
+    )
+    duration_in_hours: Annotated[Count, Field(ge=1, le=6)] | None = Field(
+        default=None, description="LSF: duration of a Spot Block, 1..6 hours."
+    )
+    request_validity: Annotated[str, Field(pattern=r"^\d{1,3}:[0-5]\d$")] | None = Field(
+        default=None, description="LSF: how long a spot request stays valid, HH:MM."
+    )
+    placement_group_name: Annotated[str, Field(min_length=1, max_length=255)] | None = Field(
+        default=None, description="LSF/Symphony: the EC2 placement group of the instances."
+    )
+    tenancy: Annotated[Literal["default", "dedicated", "host"], _normalizer(TENANCIES)] | None = (
+        Field(default=None, description="EC2 tenancy: default, dedicated or host.")
+    )
+    ebs_optimized: bool | None = Field(
+        default=None, description="LSF/Symphony: launch EBS-optimized instances."
+    )
+    interface_type: (
+        Annotated[Literal["interface", "efa", "efa-only", "trunk"], _normalizer(INTERFACE_TYPES)]
+        | None
+    ) = Field(default=None, description="Network interface type: interface, efa, efa-only.")
+    efa_count: Annotated[Count, Field(ge=0)] | None = Field(
+        default=None, description="LSF: how many EFA network interfaces to attach."
+    )
+    priority: Annotated[Count, Field(ge=0)] | None = Field(
+        default=None, description="LSF/Symphony: the template's priority among templates."
+    )
+    ttl: Annotated[Count, Field(ge=0)] | None = Field(
+        default=None, description="LSF: time to live of the instances, minutes."
+    )
+    machine_count: Annotated[Count, Field(ge=0)] | None = Field(
+        default=None, description="LSF: machines requested (written by the plugin in requests)."
+    )
+    ec2_fleet_config: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="LSF: a file holding the EC2 Fleet request (JSON)."
+    )
+    on_demand_target_capacity_ratio: (
+        Annotated[float, BeforeValidator(_reject_bool), Field(ge=0, le=1)] | None
+    ) = Field(default=None, description="LSF EC2 Fleet: the on-demand share, 0..1.")
+
+    # --- Open Resource Broker (Template / AWSTemplate) ---
+    network_zones: list[Annotated[str, Field(min_length=1)]] | None = Field(
+        default=None, description="ORB: network zones (subnets, zones) in its generic model."
+    )
+    public_ip_assignment: bool | None = Field(
+        default=None, description="ORB: give the instances a public IP address."
+    )
+    storage_encryption: bool | None = Field(
+        default=None, description="ORB: encrypt the root volume."
+    )
+    encryption_key: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="ORB: the KMS key of the encrypted volume."
+    )
+    throughput: Annotated[Count, Field(ge=125, le=2000)] | None = Field(
+        default=None, description="ORB: gp3 volume throughput, MiB/s (125..2000)."
+    )
+    monitoring_enabled: bool | None = Field(
+        default=None, description="ORB: detailed CloudWatch monitoring."
+    )
+    context: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="ORB: the EC2 Fleet Context (reserved for AWS use)."
+    )
+    provider_config: dict[str, Any] | None = Field(
+        default=None, description="ORB: provider settings carried by the template DTO."
+    )
+    # ORB's MicroVM API (providerApi: MicroVM); ORB keeps these under metadata.
+    image_version: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="ORB MicroVM: the image version."
+    )
+    execution_role_arn: Annotated[str, _iam_checker(_ROLE_ARN, "an IAM role")] | None = Field(
+        default=None, description="ORB MicroVM: the execution role."
+    )
+    idle_policy: dict[str, Any] | str | None = Field(
+        default=None, description="ORB MicroVM: what to do with an idle MicroVM."
+    )
+    maximum_duration_in_seconds: Annotated[Count, Field(gt=0)] | None = Field(
+        default=None, description="ORB MicroVM: the longest a MicroVM runs, seconds."
+    )
+    ingress_network_connectors: list[Any] | None = Field(
+        default=None, description="ORB MicroVM: inbound network connectors."
+    )
+    egress_network_connectors: list[Any] | None = Field(
+        default=None, description="ORB MicroVM: outbound network connectors."
+    )
+    run_hook_payload: dict[str, Any] | str | None = Field(
+        default=None, description="ORB MicroVM: the payload of the run hook."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_not_set(cls, data: Any) -> Any:
+        # ORB reads an empty string, list or mapping as "not set" (its own files write
+        # subnetIds: [] and keyName: ""), and so does IBM's plugin for its optional fields
+        # (StringUtils.isNullOrEmpty before each is sent to EC2).
+        if isinstance(data, dict) and any(is_empty(v) for v in data.values()):
+            return {k: v for k, v in data.items() if not is_empty(v)}
+        return data

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from templar import CamelCaseKeyStyle, TemplateDTO
 from templar.providers import snake_to_camel
+
+from templar_aws.instance_types import derived_attributes
+from templar_aws.rules import effective_provider_api, metadata_fleet_type
 
 #: Core fields a HostFactory document carries besides the configuration.
 _EXPORTED_CORE_FIELDS = (
@@ -23,25 +27,56 @@ def _present(value: Any) -> bool:
     return value is not None and value != {} and value != [] and value != ""
 
 
+@dataclass(frozen=True)
 class HostFactoryKeyStyle(CamelCaseKeyStyle):
     """Reads HostFactory camelCase, snake_case and ORB's internal names; exports the
     entries of HostFactory's ``getAvailableTemplates`` document.
 
     The export is in the dialect of IBM HostFactory's ``awsprov_templates.json``:
-    ``templateId``, ``maxNumber`` and ``attributes`` first and always present, subnets
+    ``templateId``, ``maxNumber`` and ``attributes`` first, subnets
     as a comma-separated ``subnetId``, ``instanceTags`` as ``key=value;key2=value2``
     (kept as a mapping when a key or value holds ``=`` or ``;``), empty values dropped.
     Written to ``awsprov_templates.json``, the export reads back to the same template.
     """
 
+    #: key as written -> canonical name; every key of every layer comes through here.
+    _canonical: dict[str, str] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
+    def to_canonical(self, key: str) -> str:
+        """See :meth:`templar.KeyStyle.to_canonical` (memoised: the answer never changes)."""
+        known = self._canonical.get(key)
+        if known is None:
+            known = self._canonical[key] = super().to_canonical(key)
+        return known
+
     def export_template(self, template: TemplateDTO) -> dict[str, Any]:
-        """One template as a ``getAvailableTemplates`` entry."""
+        """One template as a ``getAvailableTemplates`` entry.
+
+        ``attributes`` is never empty: a template without them gets those ORB derives
+        from its instance type (:func:`templar_aws.instance_types.derived_attributes`),
+        and one with no instance type either is left without the key (its validation
+        reports ``aws-attributes-missing``). ``providerApi`` and ``fleetType`` are the ones
+        ORB uses: ``AutoScalingGroup`` is ``ASG``, a legacy handler name such as
+        ``EC2FleetInstant`` gives its API and fleet type, and ``metadata.fleet_type`` /
+        ``metadata.percent_on_demand`` fill a missing ``fleetType`` / ``percentOnDemand``.
+        """
         configuration = dict(template.configuration)
+        attributes = configuration.pop("attributes", None) or derived_attributes(configuration)
         out: dict[str, Any] = {
             "templateId": template.template_id,
             "maxNumber": configuration.pop("max_number", None),
-            "attributes": configuration.pop("attributes", None) or {},
         }
+        if attributes:
+            out["attributes"] = attributes
+        api, handler_fleet_type = effective_provider_api(template.provider_api)
+        fleet_type = metadata_fleet_type(template) or handler_fleet_type
+        if fleet_type and not configuration.get("fleet_type"):
+            configuration["fleet_type"] = fleet_type
+        percent = (template.metadata or {}).get("percent_on_demand")
+        if configuration.get("percent_on_demand") is None and isinstance(percent, int):
+            configuration["percent_on_demand"] = percent
         for key, value in configuration.items():
             if not _present(value):
                 continue
@@ -51,9 +86,10 @@ class HostFactoryKeyStyle(CamelCaseKeyStyle):
                 value = ";".join(f"{k}={v}" for k, v in value.items())
             out[self.to_external(key)] = value
         core = template.model_dump(mode="json", include=set(_EXPORTED_CORE_FIELDS))
-        for field in _EXPORTED_CORE_FIELDS:
-            if _present(core.get(field)):
-                out[snake_to_camel(field)] = core[field]
+        core["provider_api"] = api
+        for name in _EXPORTED_CORE_FIELDS:
+            if _present(core.get(name)):
+                out[snake_to_camel(name)] = core[name]
         return out
 
 
@@ -75,7 +111,9 @@ HOSTFACTORY = HostFactoryKeyStyle(
     },
     aliases={
         "subnet_id": "subnet_ids",
-        # ORB's internal template format (its templates.json).
+        # ORB's tags are the instance tags (Template.tags; HostFactory's instanceTags).
+        "tags": "instance_tags",
+        # ORB's internal template format (its templates.json), older names.
         "max_instances": "max_number",
         "instance_type": "vm_type",
         "instance_types": "vm_types",
@@ -86,6 +124,18 @@ HOSTFACTORY = HostFactoryKeyStyle(
         "root_volume_size": "root_device_volume_size",
         "root_volume_type": "volume_type",
         "root_volume_iops": "iops",
-        "user_data": "user_data_script",
+        # ORB's current names (orb.domain.template.Template, AWSTemplate): machine_*.
+        "max_machines": "max_number",
+        "machine_image": "image_id",
+        "machine_type": "vm_type",
+        "aws_instance_type": "vm_type",
+        "machine_types": "vm_types",
+        "machine_types_ondemand": "vm_types_on_demand",
+        "machine_types_priority": "vm_types_priority",
+        "machine_disk_size_gb": "root_device_volume_size",
+        "machine_disk_type": "volume_type",
+        "machine_ssh_key": "key_name",
+        "machine_bootstrap": "user_data_script",
+        "machine_role": "instance_profile",
     },
 )

@@ -23,6 +23,14 @@ AWS_PROVIDER = ProviderSpec(
     supported_features=supported_features,
     key_style=HOSTFACTORY,
     description="AWS EC2 templates in the IBM HostFactory / Open Resource Broker format.",
+    core_keys={
+        # The legacy handler key of ORB's predecessor (open-hostfactory-plugin) names the API.
+        "awsHandler": "provider_api",
+        "awshandler": "provider_api",
+        "aws_handler": "provider_api",
+        # ORB's tags are the instance tags; Templar's core tags stay for other providers.
+        "tags": None,
+    },
 )
 
 
