@@ -17,10 +17,66 @@ from templar.cli.commands.watch import watch_command
 from templar.cli.context import EXIT_FAILURE, CliContext, fail, show_warning
 
 
+def _set_global_option(ctx: click.Context, param: click.Parameter, value: object) -> None:
+    """A global option given after the command: it overrides the one before it."""
+    if ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.DEFAULT:
+        return
+    obj = ctx.find_object(CliContext)
+    if obj is None:  # pragma: no cover - the group callback always sets it
+        return
+    if param.name == "config_dir":
+        obj.config_dir = str(value)
+    elif param.name == "debug":
+        obj.debug = bool(value)
+    elif param.name == "no_cache":
+        obj.use_cache = not value
+
+
+def _global_options() -> list[click.Option]:
+    """The group's global options, for a command to accept after its name as well."""
+    common = {"expose_value": False, "callback": _set_global_option}
+    return [
+        click.Option(
+            ["--config-dir"],
+            type=click.Path(file_okay=False),
+            help="Config directory (a global option: also accepted before the command).",
+            **common,  # type: ignore[arg-type]
+        ),
+        click.Option(["--debug"], is_flag=True, help="Show tracebacks.", **common),  # type: ignore[arg-type]
+        click.Option(
+            ["--no-cache"],
+            is_flag=True,
+            help="Read every file; neither use nor update the on-disk cache.",
+            **common,  # type: ignore[arg-type]
+        ),
+    ]
+
+
+def accept_global_options(command: click.Command) -> None:
+    """Let ``command`` (and, for a group, its subcommands) take the global options too.
+
+    ``templates list --config-dir DIR`` then works like ``templates --config-dir DIR
+    list``, as people expect from git, docker or kubectl. An option the command
+    already defines under one of those names is left alone.
+    """
+    taken = {opt for param in command.params for opt in getattr(param, "opts", [])}
+    for option in _global_options():
+        if not taken.intersection(option.opts):
+            command.params.append(option)
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            accept_global_options(sub)
+
+
 class TemplarGroup(click.Group):
     """The ``templates`` group: core commands, then those plugins add."""
 
     _plugins_loaded = False
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        """Add ``cmd``, core or plugin, accepting the global options after its name."""
+        accept_global_options(cmd)
+        super().add_command(cmd, name)
 
     def _load_plugin_commands(self) -> None:
         if self._plugins_loaded:
@@ -68,7 +124,10 @@ class TemplarGroup(click.Group):
 )
 @click.pass_context
 def cli(ctx: click.Context, config_dir: str | None, debug: bool, no_cache: bool) -> None:
-    """Discover, merge, validate and inspect provider templates."""
+    """Discover, merge, validate and inspect provider templates.
+
+    The options above may also follow the command: templates list --config-dir DIR.
+    """
     # Warnings (a plugin that failed to load, ...) as one line each; restored when the
     # command ends, so running the CLI in-process leaves the caller's settings alone.
     ctx.with_resource(warnings.catch_warnings())
