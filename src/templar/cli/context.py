@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 
 import click
+from click.core import ParameterSource
 
 if TYPE_CHECKING:
     from templar.engine import TemplateEngine
@@ -58,7 +59,12 @@ def handles_errors(f: F) -> F:
 
         ctx = click.get_current_context()
         obj: CliContext = ctx.obj
-        as_json = kwargs.get("output_format") == "json"
+        # The JSON error object only when JSON was asked for: a command whose output
+        # is JSON by default (schema) still tells a person at a terminal in one line.
+        as_json = (
+            kwargs.get("output_format") == "json"
+            and ctx.get_parameter_source("output_format") is not ParameterSource.DEFAULT
+        )
         try:
             return f(*args, **kwargs)
         except TemplarError as e:

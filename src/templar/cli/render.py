@@ -66,8 +66,10 @@ def event_line(event: ChangeEvent) -> str:
     return f"{when} " + ("; ".join(parts) or "no change")
 
 
-def echo_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
-    """Columns padded to their widest cell; ``(no templates)`` on stderr when empty."""
+def echo_table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], empty: str = "(no templates)"
+) -> None:
+    """Columns padded to their widest cell; ``empty`` on stderr when there is no row."""
     rows = [list(map(str, r)) for r in rows]
     widths = [len(h) for h in headers]
     for row in rows:
@@ -76,8 +78,8 @@ def echo_table(headers: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
     click.echo(line.rstrip())
     for row in rows:
         click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
-    if not rows:
-        click.echo("(no templates)", err=True)
+    if not rows and empty:
+        click.echo(empty, err=True)
 
 
 def echo_data(data: Any, output_format: str) -> None:
@@ -98,10 +100,69 @@ def echo_data(data: Any, output_format: str) -> None:
     yaml.dump(data, sys.stdout)
 
 
-def echo_template(template: TemplateDTO) -> None:
-    """One effective template for people: YAML without the unset fields."""
+def _cell(value: Any) -> str:
+    return value if isinstance(value, str) else json.dumps(value, default=str)
+
+
+def _flatten(data: dict[str, Any], prefix: str = "") -> Iterable[tuple[str, str]]:
+    for key, value in data.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict) and value:
+            yield from _flatten(value, f"{name}.")
+        else:
+            yield name, _cell(value)
+
+
+def echo_template_table(template: TemplateDTO) -> None:
+    """One effective template for people: FIELD and VALUE, nested keys as dotted paths.
+
+    Unset fields and empty mappings are left out; lists are shown as JSON.
+    """
     data = template.model_dump(mode="json", exclude_none=True)
-    echo_data(data, "yaml")
+    if data.get("source_file"):
+        data["source_file"] = display_path(data["source_file"])
+    rows = [
+        (field, value)
+        for field, value in _flatten(data)
+        if value != "{}"  # an empty mapping (no tags, no metadata) says nothing
+    ]
+    echo_table(["FIELD", "VALUE"], rows, empty="")
+
+
+def _schema_type(prop: dict[str, Any]) -> str:
+    if "enum" in prop:
+        return " | ".join(json.dumps(v) for v in prop["enum"])
+    if "const" in prop:
+        return json.dumps(prop["const"])
+    if "$ref" in prop:
+        return str(prop["$ref"]).rsplit("/", 1)[-1]
+    for key in ("anyOf", "oneOf"):
+        if key in prop:
+            return " | ".join(_schema_type(p) for p in prop[key])
+    kind = prop.get("type", "any")
+    if kind == "array" and isinstance(prop.get("items"), dict):
+        return f"list of {_schema_type(prop['items'])}"
+    return " | ".join(kind) if isinstance(kind, list) else str(kind)
+
+
+def schema_rows(schema: dict[str, Any]) -> list[list[str]]:
+    """The fields of one template in a JSON Schema (``templates schema --format table``).
+
+    A layer-file schema describes its template under ``$defs.Template``; the
+    spellings an editor should not suggest (``doNotSuggest``) are left out.
+    """
+    template = schema.get("$defs", {}).get("Template", schema)
+    properties: dict[str, dict[str, Any]] = template.get("properties", {})
+    return [
+        [
+            name,
+            _schema_type(prop),
+            "" if "default" not in prop else _cell(prop["default"]),
+            str(prop.get("description", prop.get("title", ""))),
+        ]
+        for name, prop in properties.items()
+        if not prop.get("doNotSuggest")
+    ]
 
 
 def echo_explanation(explanation: TemplateExplanation) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 import click
 
 from templar.cli.context import CliContext, handles_errors
-from templar.cli.options import TABLE_OR_JSON
-from templar.cli.render import human_size, plural
+from templar.cli.options import FORMAT
+from templar.cli.render import echo_data, human_size, plural
 
 
 @click.group("cache")
@@ -15,7 +15,7 @@ def cache_group() -> None:
 
 
 @cache_group.command("info")
-@TABLE_OR_JSON
+@FORMAT
 @click.pass_obj
 @handles_errors
 def cache_info_command(obj: CliContext, output_format: str) -> None:
@@ -23,6 +23,9 @@ def cache_info_command(obj: CliContext, output_format: str) -> None:
     info = obj.engine().cache_info()
     if output_format == "json":
         click.echo(info.model_dump_json(indent=2))
+        return
+    if output_format == "yaml":
+        echo_data(info.model_dump(mode="json"), "yaml")
         return
     ttl = f"ttl {info.ttl_seconds:g} s"
     rows = [

@@ -7,12 +7,12 @@ import json
 import click
 
 from templar.cli.context import CliContext, handles_errors
-from templar.cli.options import TABLE_OR_JSON
-from templar.cli.render import echo_table
+from templar.cli.options import FORMAT, data_format
+from templar.cli.render import echo_data, echo_table, schema_rows
 
 
 @click.command("plugins")
-@TABLE_OR_JSON
+@FORMAT
 @click.pass_obj
 @handles_errors
 def plugins_command(obj: CliContext, output_format: str) -> None:
@@ -22,6 +22,9 @@ def plugins_command(obj: CliContext, output_format: str) -> None:
     infos = PluginHost().plugin_infos()
     if output_format == "json":
         click.echo(json.dumps([i.model_dump(mode="json") for i in infos], indent=2))
+        return
+    if output_format == "yaml":
+        echo_data([i.model_dump(mode="json") for i in infos], "yaml")
         return
     rows = [
         [
@@ -47,14 +50,18 @@ def plugins_command(obj: CliContext, output_format: str) -> None:
     help="Schema of one effective template as the engine hands it out (list --format "
     "json), instead of a layer file as written.",
 )
+@data_format(default="json")
 @click.pass_obj
 @handles_errors
-def schema_command(obj: CliContext, provider_type: str, effective: bool) -> None:
+def schema_command(
+    obj: CliContext, provider_type: str, effective: bool, output_format: str
+) -> None:
     """Print the JSON Schema of a provider type's templates.
 
     By default, the schema of a layer file as people write it (awsprov_templates.yaml
     and friends: the three file shapes, flat keys in the provider's spelling), for
     editor completion and checking; with --effective, of one effective template.
+    --format table lists the fields of one template: name, type, default, description.
     """
     from templar.errors import TemplarError, unknown_provider_type
     from templar.plugins import PluginHost
@@ -68,4 +75,9 @@ def schema_command(obj: CliContext, provider_type: str, effective: bool) -> None
             provider_type=provider_type,
         )
     schema = template_schema(entry.spec) if effective else layer_file_schema(entry.spec)
-    click.echo(json.dumps(schema, indent=2))
+    if output_format == "table":
+        echo_table(["FIELD", "TYPE", "DEFAULT", "DESCRIPTION"], schema_rows(schema), empty="")
+    elif output_format == "yaml":
+        echo_data(schema, "yaml")
+    else:
+        click.echo(json.dumps(schema, indent=2))

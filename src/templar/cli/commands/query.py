@@ -14,7 +14,7 @@ from templar.cli.render import (
     echo_data,
     echo_explanation,
     echo_table,
-    echo_template,
+    echo_template_table,
 )
 
 if TYPE_CHECKING:
@@ -165,6 +165,6 @@ def show_command(
             template_id=template_id,
         )
     if output_format == "table":
-        echo_template(template)
+        echo_template_table(template)
     else:
         echo_data(template.model_dump(mode="json"), output_format)

@@ -7,18 +7,17 @@ import sys
 
 import click
 
+from templar.cli.annotations import github_annotation, sarif_log
 from templar.cli.context import EXIT_FAILURE, EXIT_OK, CliContext, handles_errors
-from templar.cli.render import issue_line
+from templar.cli.options import report_format
+from templar.cli.render import echo_data, issue_line
 
 
 @click.command("validate")
 @click.option("--strict", is_flag=True, help="Warnings fail too.")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
+@report_format(
+    "text: file:line:column lines; json: the whole report; github: GitHub Actions "
+    "annotations; sarif: a SARIF 2.1.0 log for code scanning."
 )
 @click.pass_obj
 @handles_errors
@@ -37,9 +36,14 @@ def validate_command(obj: CliContext, strict: bool, output_format: str) -> None:
             "results": [r.model_dump(mode="json") for r in report.results],
         }
         click.echo(json.dumps(payload, indent=2))
+    elif output_format == "sarif":
+        from templar import __version__
+
+        echo_data(sarif_log(report.issues, __version__), "json")
     else:
+        line = github_annotation if output_format == "github" else issue_line
         for issue in report.issues:
-            click.echo(issue_line(issue))
+            click.echo(line(issue))
         valid = sum(r.is_valid for r in report.results)
         click.echo(
             f"{len(report.results)} template{'s' * (len(report.results) != 1)}, {valid} valid; "

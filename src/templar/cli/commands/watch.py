@@ -2,20 +2,26 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
 import click
 
+from templar.cli.annotations import github_annotation, sarif_log
 from templar.cli.context import CliContext, handles_errors
+from templar.cli.options import report_format
 from templar.cli.render import display_path, event_line, issue_line
+
+if TYPE_CHECKING:
+    from templar.models import ValidationIssueDTO
 
 
 @click.command("watch")
-@click.option(
-    "--format",
-    "output_format",
-    type=click.Choice(["text", "json"]),
-    default="text",
-    show_default=True,
-    help="One line per change: a summary, or a JSON object (JSON lines).",
+@report_format(
+    "One line per change: text, a summary; json, the change event (JSON lines); "
+    "github, an annotation per new issue; sarif, a SARIF 2.1.0 log of the new issues "
+    "(JSON lines). github and sarif report the issues already there first."
 )
 @click.option(
     "--debounce",
@@ -35,10 +41,23 @@ def watch_command(obj: CliContext, output_format: str, debounce_ms: int | None) 
     count = len(engine.list_templates(active_only=False))
     report = engine.validate()
 
+    from templar import __version__
+
+    def report_issues(issues: Sequence[ValidationIssueDTO]) -> None:
+        """github and sarif: the issues on stdout, where CI reads them."""
+        if output_format == "github":
+            for issue in issues:
+                click.echo(github_annotation(issue))
+        else:
+            click.echo(json.dumps(sarif_log(issues, __version__), separators=(",", ":")))
+
     def ready() -> None:
         # What is already wrong, once, so a watch started on a broken file says so.
-        for issue in report.issues:
-            click.echo(issue_line(issue), err=True)
+        if output_format in ("github", "sarif"):
+            report_issues(report.issues)
+        else:
+            for issue in report.issues:
+                click.echo(issue_line(issue), err=True)
         errors = len(report.errors)
         problems = f", {errors} error{'s' * (errors != 1)}" if errors else ""
         click.echo(
@@ -53,6 +72,8 @@ def watch_command(obj: CliContext, output_format: str, debounce_ms: int | None) 
         for event in watcher:
             if output_format == "json":
                 click.echo(event.model_dump_json())
+            elif output_format in ("github", "sarif"):
+                report_issues(event.issues)
             else:
                 click.echo(event_line(event))
     except KeyboardInterrupt:
