@@ -75,7 +75,7 @@ def watching(config_dir: Path) -> Iterator[Callable[..., tuple[TemplateEngine, E
     yield start
     for watcher in watchers:
         watcher.stop()
-        assert watcher._thread is not None and not watcher._thread.is_alive()
+        assert not watcher.running
 
 
 @pytest.fixture

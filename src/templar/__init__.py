@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from templar.engine import ProviderInstance, TemplateEngine
+from templar.engine import TemplateEngine
 from templar.errors import (
     ConcurrencyError,
     ConfigurationError,
@@ -36,6 +36,7 @@ from templar.models import (
 )
 from templar.providers import CamelCaseKeyStyle, KeyStyle, ProviderSpec
 from templar.settings import EngineSettings
+from templar.state import ProviderInstance
 from templar.storage import LayerSource, RawLayer, RawTemplate, StorageBackend, StorageSpec
 
 try:

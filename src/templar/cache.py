@@ -57,9 +57,9 @@ from templar.models import (
 from templar.storage import LayerSource, RawLayer, RawTemplate
 
 if TYPE_CHECKING:
-    from templar.engine import EngineState
     from templar.plugins import PluginHost
     from templar.settings import CacheSettings
+    from templar.state import EngineState
 
 #: Bumped whenever the layout of an entry changes; older entries are then foreign.
 FORMAT_VERSION = 2
@@ -669,7 +669,7 @@ def encode_state(state: EngineState) -> bytes | None:
 
 def decode_state(data: Any) -> EngineState:
     """The load encoded by :func:`encode_state`; raises CorruptEntryError on anything else."""
-    from templar.engine import EngineState, ProviderInstance
+    from templar.state import EngineState, ProviderInstance
 
     try:
         instances_json, files, templates_json, masks, verdicts, issues_json, validated_at = data

@@ -156,6 +156,10 @@ class PluginHost:
             version = ep.dist.version if ep.dist is not None else None
             self._add(plugin, ep.name, start, version=version, builtin=False)
 
+    def has_implementations(self, hook_name: str) -> bool:
+        """Whether any registered plugin implements ``hook_name``."""
+        return bool(getattr(self.pm.hook, hook_name).get_hookimpls())
+
     def call_each(
         self,
         hook_name: str,

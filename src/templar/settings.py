@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from templar.errors import ConfigurationError, TemplateParseError, did_you_mean
+from templar.errors import ConfigurationError, TemplateParseError
 
 if TYPE_CHECKING:
     from templar.orb import OrbConfig
@@ -157,37 +157,25 @@ def validate_settings(data: dict[str, Any], path: Path | None = None) -> EngineS
 
 
 def _settings_error(error: ValidationError, path: Path | None) -> ConfigurationError:
+    from templar.locate import field_problems
     from templar.positions import PositionIndex
 
+    problems = field_problems(error, EngineSettings)
     # A misspelt key also makes the real key "missing": report the typo, which has
     # the did-you-mean that fixes both.
-    errors = sorted(error.errors(), key=lambda e: e["type"] != "extra_forbidden")
-    first = errors[0]
-    loc = first["loc"]
-    field = ".".join(str(part) for part in loc)
-    message = first["msg"]
-    if first["type"] == "extra_forbidden":
-        model: type[BaseModel] = EngineSettings
-        for part in loc[:-1]:
-            annotation = model.model_fields.get(str(part))
-            target = getattr(annotation, "annotation", None) if annotation else None
-            if isinstance(target, type) and issubclass(target, BaseModel):
-                model = target
-            elif str(part) == "providers" or isinstance(part, int):
-                model = ProviderInstanceSettings
-        message = f"unknown key '{loc[-1]}'" + did_you_mean(str(loc[-1]), model.model_fields)
+    first = min(problems, key=lambda p: p.code != "unknown-key")
+    field = first.dotted
     where = "engine config"
     line = column = None
     if path is not None:
         index = PositionIndex.build(path)
-        at_value = first["type"] not in ("extra_forbidden", "missing")
-        position = index.locate(loc, value=at_value) if index else None
+        position = index.locate(first.path, value=first.at_value) if index else None
         line, column = position if position else (None, None)
         where = f"{path}:{line}:{column}" if line else str(path)
-    more = len(error.errors()) - 1
+    more = len(problems) - 1
     suffix = f" (and {more} more problem{'s' if more > 1 else ''})" if more else ""
     return ConfigurationError(
-        f"{where}: {field}: {message}{suffix}",
+        f"{where}: {field}: {first.message}{suffix}",
         file=str(path) if path else None,
         line=line,
         column=column,

@@ -25,14 +25,22 @@ import warnings
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import suppress
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from templar.errors import StorageError, TemplarWatchWarning
+from templar.reload import Reloader
 from templar.settings import SETTINGS_FILE_NAMES
 
 if TYPE_CHECKING:
-    from templar.engine import TemplateEngine
     from templar.models import ChangeEvent
+
+
+class Reloadable(Protocol):
+    """Anything with a :class:`~templar.reload.Reloader`: a :class:`templar.TemplateEngine`."""
+
+    @property
+    def reloader(self) -> Reloader: ...
+
 
 #: what the thread that follows the storage puts last in its queue
 _END = object()
@@ -41,7 +49,8 @@ _END = object()
 class Watcher:
     """Hot reload of one engine. See the module docstring for the three ways to use it.
 
-    :param engine: the engine to keep up to date.
+    :param engine: the engine to keep up to date (or its
+        :class:`~templar.reload.Reloader`, which is what the watcher drives).
     :param debounce_ms: quiet time before reloading; default ``watch.debounce_ms``.
     :param on_change: called with each event from a background thread, after the
         engine's state was updated and the ``templar_on_change`` hook ran.
@@ -51,21 +60,26 @@ class Watcher:
 
     def __init__(
         self,
-        engine: TemplateEngine,
+        engine: Reloadable | Reloader,
         *,
         debounce_ms: int | None = None,
         on_change: Callable[[ChangeEvent], Any] | None = None,
         on_ready: Callable[[], Any] | None = None,
     ) -> None:
-        if not callable(getattr(engine.storage, "changes", None)):
+        self.reloader = engine if isinstance(engine, Reloader) else engine.reloader
+        session = self.reloader.session
+        if not callable(getattr(session.storage, "changes", None)):
             # changes() is the optional part of the storage contract that watching needs
             raise StorageError(
-                f"storage backend '{engine.storage.name}' has no files to watch and no "
+                f"storage backend '{session.storage.name}' has no files to watch and no "
                 "changes() to follow; call engine.reload() to pick up its changes",
                 field="storage.backend",
             )
-        self.engine = engine
-        self.debounce_ms = engine.settings.watch.debounce_ms if debounce_ms is None else debounce_ms
+        #: what is watched (for messages)
+        self.config_dir = session.config_dir
+        self.debounce_ms = (
+            session.settings.watch.debounce_ms if debounce_ms is None else debounce_ms
+        )
         if self.debounce_ms < 0:
             raise ValueError("debounce_ms must be >= 0")
         self.on_change = on_change
@@ -81,7 +95,7 @@ class Watcher:
 
     def __repr__(self) -> str:
         state = "stopped" if self._stop.is_set() else "running" if self.ready.is_set() else "new"
-        return f"<Watcher {self.engine.config_dir} debounce={self.debounce_ms}ms {state}>"
+        return f"<Watcher {self.config_dir} debounce={self.debounce_ms}ms {state}>"
 
     # -- the three ways in --------------------------------------------------------------
 
@@ -102,7 +116,7 @@ class Watcher:
         if self._thread is not None:
             return self
         self._thread = threading.Thread(
-            target=self._run, name=f"templar-watch {self.engine.config_dir}", daemon=True
+            target=self._run, name=f"templar-watch {self.config_dir}", daemon=True
         )
         self._thread.start()
         while not self.ready.wait(0.01):
@@ -118,6 +132,11 @@ class Watcher:
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout)
+
+    @property
+    def running(self) -> bool:
+        """True while the background thread of :meth:`start` runs."""
+        return self._thread is not None and self._thread.is_alive()
 
     def __enter__(self) -> Watcher:
         return self.start() if self.on_change is not None else self
@@ -142,12 +161,12 @@ class Watcher:
 
     def _prime(self) -> None:
         """Load from the storage, so that the first change has layers to compare to."""
-        self.engine._prepare_hot_reload()
+        self.reloader.prepare()
 
     def _follow(self, batches: queue.Queue[object], stop: threading.Event) -> None:
         """In a thread of its own: the storage's changes into ``batches``, then _END."""
         try:
-            for batch in self.engine.storage.changes(stop):
+            for batch in self.reloader.session.storage.changes(stop):
                 batches.put(batch)
         except Exception as e:
             batches.put(e)
@@ -222,7 +241,7 @@ class Watcher:
         files = sorted(paths)
         full = any(Path(p).name in SETTINGS_FILE_NAMES for p in files)
         try:
-            return self.engine._hot_reload(files, full=full)
+            return self.reloader.apply(files, full=full)
         except Exception as e:
             self._report(f"could not reload after a change to {', '.join(files)}: {e!r}")
             return None
@@ -238,7 +257,7 @@ class Watcher:
                 except Exception as e:
                     self._report(f"on_change callback raised {e!r}")
         except Exception as e:  # the watch itself failed: say so, end the thread
-            self._report(f"watching {self.engine.config_dir} failed: {e!r}")
+            self._report(f"watching {self.config_dir} failed: {e!r}")
         finally:
             self.ready.set()
 

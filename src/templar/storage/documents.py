@@ -12,21 +12,16 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from templar.errors import TemplateParseError
-from templar.models import Severity, ValidationIssueDTO
+from templar.locate import located_issue
+from templar.models import Severity
 from templar.positions import Location
 from templar.storage import LayerSource, RawLayer, RawTemplate
 
 
 def unparsable_layer(source: LayerSource, error: TemplateParseError) -> RawLayer:
     """The layer of a document that cannot be read or parsed: no template, one issue."""
-    issue = ValidationIssueDTO(
-        code=error.code,
-        severity=Severity.ERROR,
-        message=error.reason,
-        file=source.location,
-        line=error.line,
-        column=error.column,
-    )
+    position = (error.line, error.column) if error.line else None
+    issue = located_issue(error.code, error.reason, file=source.location, position=position)
     return RawLayer(source, issues=[issue])
 
 
@@ -39,19 +34,8 @@ def templates_from_document(
     file = source.location
 
     def issue(code: str, message: str, doc_path: tuple[Any, ...], **extra: Any) -> None:
-        position = locate(doc_path) if doc_path else (1, 1)
-        line, column = position if position else (None, None)
-        layer.issues.append(
-            ValidationIssueDTO(
-                code=code,
-                severity=extra.pop("severity", Severity.ERROR),
-                message=message,
-                file=file,
-                line=line,
-                column=column,
-                **extra,
-            )
-        )
+        position = (lambda: locate(doc_path)) if doc_path else (1, 1)
+        layer.issues.append(located_issue(code, message, file=file, position=position, **extra))
 
     entries: Iterable[tuple[tuple[Any, ...], Any, str | None]]
     if data is None:

@@ -1,0 +1,112 @@
+"""Provenance: where every field of one effective template comes from
+(``templates show ID --explain``, :meth:`templar.TemplateEngine.explain`)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from templar.errors import TemplarError, TemplateNotFoundError, did_you_mean
+from templar.locate import FieldPath, Locator
+from templar.merge import TemplateVersion, explain_versions, value_at
+from templar.models import (
+    FieldProvenance,
+    LayerKind,
+    SourceLocation,
+    TemplateDTO,
+    TemplateExplanation,
+)
+from templar.state import EngineState
+
+
+def explain(
+    state: EngineState,
+    template_id: str,
+    provider: str | None,
+    *,
+    merge: str,
+    locator: Locator,
+) -> TemplateExplanation:
+    """The provenance of ``template_id`` (of instance ``provider``, when given) in a
+    load that kept its versions (one not served from the cache)."""
+    keys = [
+        (i.name, template_id)
+        for i in state.instances
+        if (provider is None or i.name == provider) and (i.name, template_id) in state.versions
+    ]
+    if not keys:
+        known = {tid for (name, tid) in state.versions if provider in (None, name)}
+        raise TemplateNotFoundError(
+            f"no template '{template_id}'"
+            + (f" in provider instance '{provider}'" if provider else "")
+            + did_you_mean(template_id, known),
+            template_id=template_id,
+        )
+    if len(keys) > 1:
+        names = ", ".join(k[0] for k in keys)
+        raise TemplarError(
+            f"template '{template_id}' exists in several provider instances ({names}); "
+            "choose one with provider= (--provider on the command line)",
+            template_id=template_id,
+        )
+    instance = next(i for i in state.instances if i.name == keys[0][0])
+    versions = state.versions[keys[0]]
+    fields = []
+    explained = sorted(explain_versions(versions, merge), key=lambda item: _field_order(item[0]))
+    for path, value, winner, shadowed in explained:
+        fields.append(
+            FieldProvenance(
+                field=".".join(str(p) for p in path),
+                value=value,
+                source=source_location(locator, winner, path, value),
+                shadowed=[source_location(locator, v, path, old) for v, old in shadowed],
+                unset=value is None and value_at(winner.body, path) is None,
+            )
+        )
+    layers = [
+        source_location(locator, v, (), None) for v in sorted(versions, key=lambda v: v.layer.kind)
+    ]
+    return TemplateExplanation(
+        template_id=template_id,
+        provider_instance=instance.name,
+        provider_type=instance.type,
+        merge=merge_of(versions, merge),
+        layers=layers,
+        fields=fields,
+    )
+
+
+def source_location(
+    locator: Locator, version: TemplateVersion, path: FieldPath, value: Any
+) -> SourceLocation:
+    """Where ``version`` sets ``path`` (the whole template when empty) to ``value``."""
+    source = version.layer.source
+    line = column = None
+    if source is not None:
+        doc_path = version.doc_path_of(path) if path else version.doc_path
+        position = locator.position(source, doc_path)
+        line, column = position if position else (None, None)
+    return SourceLocation(
+        layer=version.layer.label or version.layer.kind.label,
+        priority=int(version.layer.kind),
+        file=source.location if source else None,
+        line=line,
+        column=column,
+        value=value,
+    )
+
+
+def merge_of(versions: Sequence[TemplateVersion], mode: str) -> str:
+    """How one template merged: ``replace`` when a layer replaced the lower ones."""
+    if any(v.merge == "replace" for v in versions):
+        return "replace"
+    files = [v for v in versions if v.layer.kind <= LayerKind.SHARED]
+    return "replace" if mode == "replace" and any(v.merge != "deep" for v in files) else "deep"
+
+
+_CORE_ORDER = {name: i for i, name in enumerate(TemplateDTO.model_fields)}
+
+
+def _field_order(path: FieldPath) -> int:
+    """Explain core fields in the DTO's order; keys within a field keep merge order."""
+    return _CORE_ORDER.get(str(path[0]), len(_CORE_ORDER))
