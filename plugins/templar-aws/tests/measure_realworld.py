@@ -9,8 +9,9 @@ For each directory of ``samples/realworld/`` holding an AWS template file, the f
 read two ways:
 
 ``orb-dir``
-    the directory as it is: ORB's ``config.json`` beside ORB's file name, read the way
-    ORB reads a config dir (core support for ORB config dirs);
+    the directory as ORB was run on it: ORB's ``config.json`` beside the file, named
+    ``aws_templates.json`` (``templates.json`` kept), read the way ORB reads a config dir
+    (core support for ORB config dirs);
 ``provider-layer``
     the file alone as Templar's provider layer ``awsprov_templates.json``, with ORB's
     packaged ``template_defaults`` for aws (``orb-py`` 1.8.5,
@@ -80,8 +81,10 @@ def measure_one(directory: Path, template_file: Path, mode: str, work: Path) -> 
     """Load one sample in ``mode`` (``orb-dir`` or ``provider-layer``) and count."""
     config_dir = work / directory.name / mode
     if mode == "orb-dir":
-        shutil.copytree(directory, config_dir)
-        (config_dir / "orb-list.json").unlink(missing_ok=True)
+        config_dir.mkdir(parents=True)
+        shutil.copyfile(directory / "config.json", config_dir / "config.json")
+        name = "templates.json" if template_file.name == "templates.json" else "aws_templates.json"
+        shutil.copyfile(template_file, config_dir / name)
     else:
         config_dir.mkdir(parents=True)
         shutil.copyfile(template_file, config_dir / "awsprov_templates.json")

@@ -17,10 +17,11 @@ PLACEHOLDER_IDS = {"017": 0, "018": 0, "077": 2}
 Rows = dict[str, measure_realworld.FileFigures]
 
 
-@pytest.fixture(scope="module")
-def rows() -> Rows:
-    """Each sample read as the provider layer, with ORB's packaged template defaults."""
-    return {row.name: row for row in measure_realworld.measure("provider-layer")}
+@pytest.fixture(scope="module", params=["provider-layer", "orb-dir"])
+def rows(request: pytest.FixtureRequest) -> Rows:
+    """Each sample read as the provider layer with ORB's packaged template defaults, and
+    as the ORB config dir ORB itself was run on."""
+    return {row.name: row for row in measure_realworld.measure(request.param)}
 
 
 def test_every_orb_listed_template_is_valid_but_the_placeholder_ids(rows: Rows) -> None:
