@@ -248,7 +248,8 @@ def test_request_above_limit_is_located_and_explained(
     )
     [error] = templar_engine.validate().errors
     assert error.code == "k8s-request-exceeds-limit"
-    assert error.message == "the cpu request (1500m) is above its limit (1)"
+    assert error.message.startswith("the cpu request (1500m) is above its limit (1) (source: ")
+    assert "kubernetes.io/docs" in error.message
     assert error.field == "configuration.resources.requests.cpu"
     assert error.file is not None and error.file.endswith("k8stype_templates.yaml")
     assert error.line == 3
@@ -316,3 +317,212 @@ def test_installed_entry_point_is_discovered(tmp_path: Path) -> None:
     assert plugins["k8s"]["version"] == __version__
     assert plugins["k8s"]["registered"] == ["k8s"]
     assert plugins["k8s"]["error"] is None
+
+
+@pytest.mark.parametrize("sample", ["063", "064", "065", "066"])
+def test_realworld_orb_k8s_files_load_unchanged(
+    realworld_samples: Path, templar_config_dir: Path, templar_engine: TemplateEngine, sample: str
+) -> None:
+    shutil.copyfile(
+        realworld_samples / sample / "k8s_templates.json",
+        templar_config_dir / "k8sprov_templates.json",
+    )
+    report = templar_engine.validate()
+    assert report.errors == []
+    written = json.loads((realworld_samples / sample / "k8s_templates.json").read_text())
+    ids = [t["templateId"] for t in written["templates"]]
+    assert [t.template_id for t in templar_engine.list_templates()] == ids
+
+
+def test_orb_k8s_field_set(templar_write: WriteLayer, templar_engine: TemplateEngine) -> None:
+    """Every field of ORB's K8sTemplate, in ORB's camelCase (its HostFactory mapping)."""
+    fields = {
+        "namespaces": ["batch", "batch-2"],
+        "runtimeClass": "gvisor",
+        "nodeSelector": {"kubernetes.io/arch": "amd64"},
+        "tolerations": {
+            "key": "dedicated",
+            "operator": "Equal",
+            "value": "hpc",
+            "effect": "NoSchedule",
+            "tolerationSeconds": 60,
+        },
+        "serviceAccount": "hf-worker",
+        "resourceRequests": {"cpu": "500m", "memory": "256Mi", "ephemeralStorage": "1Gi"},
+        "resourceLimits": {"cpu": "1", "memory": "1Gi", "gpuCount": 1, "gpuType": "nvidia.com/gpu"},
+        "completions": 4,
+        "parallelism": 2,
+        "annotations": {"team": "hpc"},
+        "volumeMounts": [{"name": "data", "mountPath": "/data"}],
+        "volumes": [{"name": "data", "emptyDir": {}}],
+        "env": [
+            {"name": "MODE", "value": "batch"},
+            {"name": "TOKEN", "valueFrom": {"secretKeyRef": {"name": "s", "key": "t"}}},
+        ],
+        "imagePullSecret": "regcred",
+        "podSpecOverride": {"hostNetwork": True},
+        "priorityClassName": "high",
+        "terminationGracePeriodSeconds": 30,
+        "restartPolicy": "OnFailure",
+        "readinessProbe": {"exec": {"command": ["true"]}, "periodSeconds": 5},
+        "livenessProbe": {"httpGet": {"path": "/", "port": 80}, "initialDelaySeconds": 3},
+        "securityContext": {"runAsUser": 1000, "runAsNonRoot": True, "fsGroup": 2000},
+        "ttlSecondsAfterFinished": 600,
+        "activeDeadlineSeconds": 3600,
+    }
+    templar_write("k8sprov_templates.json", [_template(providerApi="Job", **fields)])
+    report = templar_engine.validate()
+    assert report.issues == []
+    template = templar_engine.get_template("w1")
+    assert template is not None
+    config = template.configuration
+    assert config["tolerations"] == [
+        {
+            "key": "dedicated",
+            "operator": "Equal",
+            "value": "hpc",
+            "effect": "NoSchedule",
+            "toleration_seconds": 60,
+        }
+    ]
+    assert config["resource_limits"] == {
+        "cpu": "1",
+        "memory": "1Gi",
+        "gpu_count": 1,
+        "gpu_type": "nvidia.com/gpu",
+    }
+    assert config["volumes"] == [{"name": "data", "source": {"emptyDir": {}}}]
+    assert config["env"] == {
+        "MODE": "batch",
+        "TOKEN": {"secret_key_ref": {"name": "s", "key": "t"}},
+    }
+    assert config["service_account"] == "hf-worker"
+    assert config["restart_policy"] == "OnFailure"
+    [result] = report.results
+    assert {
+        "run-to-completion",
+        "resource-requests",
+        "resource-limits",
+        "tolerations",
+        "volumes",
+        "probes",
+    } <= set(result.supported_features)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected_codes"),
+    [
+        (
+            {"providerApi": "Deployment", "restartPolicy": "Never"},
+            ["k8s-restart-policy-unsupported"],
+        ),
+        ({"providerApi": "Job", "restartPolicy": "Always"}, ["k8s-restart-policy-unsupported"]),
+        ({"providerApi": "Pod", "restartPolicy": "Never"}, []),
+        ({"providerApi": "Deployment", "completions": 3}, ["k8s-job-field-ignored"]),
+        ({"providerApi": "Pod", "serviceName": "svc"}, ["k8s-service-name-ignored"]),
+        (
+            {"resourceRequests": {"memory": "2Gi"}, "resourceLimits": {"memory": "1Gi"}},
+            ["k8s-request-exceeds-limit"],
+        ),
+        (
+            {"resources": {"requests": {"cpu": "1"}}, "resourceRequests": {"cpu": "1"}},
+            ["k8s-resources-twice"],
+        ),
+        # ORB's empty values are "not set".
+        ({"namespace": "", "tolerations": [], "annotations": {}}, []),
+        ({"machine_role": "hf-worker"}, []),
+    ],
+)
+def test_orb_k8s_rules(
+    templar_write: WriteLayer,
+    templar_engine: TemplateEngine,
+    fields: dict[str, Any],
+    expected_codes: list[str],
+) -> None:
+    templar_write("k8sprov_templates.json", [_template(**fields)])
+    assert issue_codes(templar_engine.validate(), "w1") == expected_codes
+
+
+@pytest.mark.parametrize(
+    ("fields", "message"),
+    [
+        ({"readinessProbe": {"periodSeconds": 5}}, "exactly one of httpGet"),
+        ({"tolerations": [{"effect": "Sometimes"}]}, "'NoSchedule', 'PreferNoSchedule'"),
+        ({"restartPolicy": "Sometimes"}, "'Always', 'OnFailure' or 'Never'"),
+        ({"completions": 0}, "greater than 0"),
+        ({"env": [{"name": "A", "value": "1", "valueFrom": {}}]}, "value or valueFrom"),
+        ({"volumes": [{"emptyDir": {}}]}, "field required"),
+    ],
+)
+def test_orb_k8s_fields_refused(
+    templar_write: WriteLayer, templar_engine: TemplateEngine, fields: dict[str, Any], message: str
+) -> None:
+    templar_write("k8sprov_templates.json", [_template(**fields)])
+    errors = templar_engine.validate().errors
+    assert any(message in e.message for e in errors), [e.message for e in errors]
+
+
+#: A template of Morgan Stanley's Symphony HostFactory for Kubernetes, as its tests write it
+#: (morganstanley/symphony-hostfactory, src/hostfactory/tests/unit/test_api.py).
+SYMPHONY_K8S = {
+    "templateId": "Template-K8s-A",
+    "maxNumber": 10,
+    "attributes": {
+        "nram": ["4096"],
+        "ncpus": ["8"],
+        "ncores": ["1"],
+        "type": ["String", "X86_64"],
+    },
+    "podSpec": "pod-spec.yaml",
+}
+
+
+def test_symphony_for_kubernetes_templates_are_read(
+    templar_config_dir: Path, templar_write: WriteLayer, templar_engine: TemplateEngine
+) -> None:
+    (templar_config_dir / "pod-spec.yaml").write_text("apiVersion: v1\nkind: Pod\n")
+    templar_write("k8sprov_templates.json", {"templates": [SYMPHONY_K8S]})
+    report = templar_engine.validate()
+    assert report.issues == []
+    template = templar_engine.get_template("Template-K8s-A")
+    assert template is not None
+    assert template.configuration["attributes"] == {
+        "nram": ["Numeric", "4096"],
+        "ncpus": ["Numeric", "8"],
+        "ncores": ["Numeric", "1"],
+        "type": ["String", "X86_64"],
+    }
+    assert template.configuration["pod_spec"] == "pod-spec.yaml"
+    assert "pod-spec-file" in report.results[0].supported_features
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected_codes"),
+    [
+        ({"podSpec": "{{ podSpec }}"}, ["k8s-unrendered-placeholder"]),
+        ({"podSpec": "missing.yaml"}, ["k8s-pod-spec-not-found"]),
+        ({"attributes": None}, ["k8s-attributes-missing"]),
+    ],
+)
+def test_symphony_for_kubernetes_rules(
+    templar_config_dir: Path,
+    templar_write: WriteLayer,
+    templar_engine: TemplateEngine,
+    fields: dict[str, Any],
+    expected_codes: list[str],
+) -> None:
+    (templar_config_dir / "pod-spec.yaml").write_text("apiVersion: v1\nkind: Pod\n")
+    body = {k: v for k, v in {**SYMPHONY_K8S, **fields}.items() if v is not None}
+    templar_write("k8sprov_templates.json", {"templates": [body]})
+    assert issue_codes(templar_engine.validate()) == expected_codes
+
+
+def test_symphony_for_kubernetes_attributes_need_type_ncpus_nram(
+    templar_config_dir: Path, templar_write: WriteLayer, templar_engine: TemplateEngine
+) -> None:
+    (templar_config_dir / "pod-spec.yaml").write_text("kind: Pod\n")
+    body = {**SYMPHONY_K8S, "attributes": {"ncpus": ["8"], "type": ["String", "X86_64"]}}
+    templar_write("k8sprov_templates.json", {"templates": [body]})
+    [error] = templar_engine.validate().errors
+    assert error.field == "configuration.attributes"
+    assert "must define nram" in error.message

@@ -10,11 +10,28 @@ import re
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field
+from pydantic import (
+    AfterValidator,
+    AliasChoices,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    model_validator,
+)
 from pydantic_core import PydanticCustomError
 
 #: The Kubernetes workload kinds a template can create (the core ``provider_api`` field).
 PROVIDER_APIS = ("Pod", "Deployment", "StatefulSet", "Job")
+#: Pod restart policies (``PodSpec.restartPolicy``), and those each workload accepts.
+RESTART_POLICIES = ("Always", "OnFailure", "Never")
+RESTART_POLICIES_BY_API = {
+    "Deployment": ("Always",),
+    "StatefulSet": ("Always",),
+    "Job": ("OnFailure", "Never"),
+}
+#: The HostFactory attributes the Symphony-for-Kubernetes format requires.
+REQUIRED_ATTRIBUTES = ("type", "ncpus", "nram")
 
 _DOMAIN_COMPONENT = r"(?:[a-zA-Z0-9]|[a-zA-Z0-9][a-zA-Z0-9-]*[a-zA-Z0-9])"
 _PATH_COMPONENT = r"[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*"
@@ -126,13 +143,19 @@ def _check_label_value(value: str) -> str:
 
 
 def _env_mapping(value: Any) -> Any:
-    """``[{"name": N, "value": V}]`` (the Kubernetes form) or ``{N: V}`` -> ``{N: V}``."""
+    """``[{"name": N, "value": V}]`` (the Kubernetes form) or ``{N: V}`` -> ``{N: V}``; an
+    entry ``{"name": N, "valueFrom": {...}}`` (a ConfigMap or Secret reference) becomes
+    ``{N: {...}}``."""
     if isinstance(value, list):
         out: dict[str, Any] = {}
         for item in value:
-            if not isinstance(item, dict) or set(item) - {"name", "value"} or "name" not in item:
-                raise _fail("env", "an env list holds {{name, value}} mappings")
-            out[str(item["name"])] = item.get("value", "")
+            keys = set(item) if isinstance(item, dict) else set()
+            if "name" not in keys or keys - {"name", "value", "valueFrom", "value_from"}:
+                raise _fail("env", "an env list holds {{name, value}} or {{name, valueFrom}}")
+            if len(keys) > 2:
+                raise _fail("env", "an env entry has value or valueFrom, not both")
+            reference = item.get("valueFrom", item.get("value_from"))
+            out[str(item["name"])] = reference if reference is not None else item.get("value", "")
         value = out
     if isinstance(value, dict):
         return {k: _env_value(v) for k, v in value.items()}
@@ -159,11 +182,40 @@ LabelKey = Annotated[str, AfterValidator(_check_label_key)]
 LabelValue = Annotated[str, AfterValidator(_check_label_value)]
 EnvName = Annotated[str, AfterValidator(_check_env_name)]
 
+
+def _alias(name: str) -> Any:
+    """Both spellings of a nested Kubernetes key: ``tolerationSeconds`` and snake_case."""
+    head, *rest = name.split("_")
+    camel = head + "".join(part.title() for part in rest)
+    return Field(default=None, validation_alias=AliasChoices(name, camel))
+
+
+class EnvVarSource(BaseModel):
+    """``valueFrom`` of an environment variable: one Kubernetes reference."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    config_map_key_ref: dict[str, Any] | None = _alias("config_map_key_ref")
+    secret_key_ref: dict[str, Any] | None = _alias("secret_key_ref")
+    field_ref: dict[str, Any] | None = _alias("field_ref")
+    resource_field_ref: dict[str, Any] | None = _alias("resource_field_ref")
+
+    @model_validator(mode="after")
+    def _one_source(self) -> EnvVarSource:
+        if len(self.model_dump(exclude_none=True)) != 1:
+            raise _fail(
+                "env",
+                "valueFrom names exactly one of configMapKeyRef, secretKeyRef, fieldRef, "
+                "resourceFieldRef",
+            )
+        return self
+
+
 Env = Annotated[
-    dict[EnvName, str],
+    dict[EnvName, str | EnvVarSource],
     BeforeValidator(
         _env_mapping,
-        json_schema_input_type=dict[str, str | int | float | bool] | list[dict[str, str]],
+        json_schema_input_type=dict[str, str | int | float | bool] | list[dict[str, Any]],
     ),
 ]
 
@@ -179,6 +231,147 @@ class Resources(BaseModel):
     limits: dict[str, Quantity] | None = Field(
         default=None, description="Most the container may use: cpu: '1', memory: 1Gi."
     )
+
+
+class ResourceQuantities(BaseModel):
+    """ORB's ``resourceRequests`` / ``resourceLimits``: cpu, memory, ephemeral storage, GPUs."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+    ephemeral_storage: Quantity | None = _alias("ephemeral_storage")
+    gpu_count: Annotated[Count, Field(ge=0)] | None = _alias("gpu_count")
+    gpu_type: Annotated[str, Field(min_length=1)] | None = _alias("gpu_type")
+
+    def as_resources(self) -> dict[str, str]:
+        """The Kubernetes ``resources`` map these quantities make (ORB's mapping)."""
+        out = {"cpu": self.cpu, "memory": self.memory, "ephemeral-storage": self.ephemeral_storage}
+        if self.gpu_type and self.gpu_count is not None:
+            out[self.gpu_type] = str(self.gpu_count)
+        return {k: v for k, v in out.items() if v is not None}
+
+
+class Toleration(BaseModel):
+    """A pod toleration (``Toleration``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    key: str | None = None
+    operator: Literal["Exists", "Equal"] | None = None
+    value: str | None = None
+    effect: Literal["NoSchedule", "PreferNoSchedule", "NoExecute"] | None = None
+    toleration_seconds: Count | None = _alias("toleration_seconds")
+
+
+def _tolerations(value: Any) -> Any:
+    """One toleration mapping is a list of one, as ORB reads it."""
+    return [value] if isinstance(value, dict) else value
+
+
+def _volumes(value: Any) -> Any:
+    """ORB's ``{name, source: {...}}`` and Kubernetes' ``{name, configMap: {...}}`` alike."""
+    if not isinstance(value, list):
+        return value
+    out = []
+    for entry in value:
+        if isinstance(entry, dict) and "source" not in entry and "name" in entry:
+            entry = {
+                "name": entry["name"],
+                "source": {k: v for k, v in entry.items() if k != "name"},
+            }
+        out.append(entry)
+    return out
+
+
+class Volume(BaseModel):
+    """A pod volume: its name and its source (``configMap``, ``secret``, ``emptyDir``, ...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: Annotated[str, Field(min_length=1)]
+    source: dict[str, Any] = Field(default_factory=dict)
+
+
+class Probe(BaseModel):
+    """A container readiness or liveness probe (``Probe``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    http_get: dict[str, Any] | None = _alias("http_get")
+    exec: dict[str, Any] | None = None
+    tcp_socket: dict[str, Any] | None = _alias("tcp_socket")
+    grpc: dict[str, Any] | None = None
+    initial_delay_seconds: Annotated[Count, Field(ge=0)] | None = _alias("initial_delay_seconds")
+    period_seconds: Annotated[Count, Field(ge=1)] | None = _alias("period_seconds")
+    timeout_seconds: Annotated[Count, Field(ge=1)] | None = _alias("timeout_seconds")
+    success_threshold: Annotated[Count, Field(ge=1)] | None = _alias("success_threshold")
+    failure_threshold: Annotated[Count, Field(ge=1)] | None = _alias("failure_threshold")
+    termination_grace_period_seconds: Annotated[Count, Field(ge=0)] | None = _alias(
+        "termination_grace_period_seconds"
+    )
+
+    @model_validator(mode="after")
+    def _one_handler(self) -> Probe:
+        handlers = [h for h in (self.http_get, self.exec, self.tcp_socket, self.grpc) if h]
+        if len(handlers) != 1:
+            raise _fail("probe", "a probe has exactly one of httpGet, exec, tcpSocket, grpc")
+        return self
+
+
+class SecurityContext(BaseModel):
+    """The pod's ``securityContext`` (``PodSecurityContext``); other keys pass through."""
+
+    model_config = ConfigDict(extra="allow")
+
+    run_as_user: Annotated[Count, Field(ge=0)] | None = _alias("run_as_user")
+    run_as_group: Annotated[Count, Field(ge=0)] | None = _alias("run_as_group")
+    fs_group: Annotated[Count, Field(ge=0)] | None = _alias("fs_group")
+    run_as_non_root: bool | None = _alias("run_as_non_root")
+    seccomp_profile: dict[str, Any] | None = _alias("seccomp_profile")
+
+
+def _attribute_pair(value: Any) -> Any:
+    """``["Numeric", "4"]``, or ``["4"]`` as the Symphony-for-Kubernetes files write it."""
+    if isinstance(value, (list, tuple)) and len(value) == 1:
+        value = ["Numeric", value[0]] if _is_number(value[0]) else ["String", value[0]]
+    if not isinstance(value, (list, tuple)) or len(value) != 2:
+        raise _fail("attribute", "an attribute is [kind, value] or [value], such as ['8']")
+    kind, raw = value
+    if kind not in ("String", "Numeric", "Boolean"):
+        raise _fail("attribute", "attribute kind must be 'String', 'Numeric' or 'Boolean'")
+    if isinstance(raw, bool) or not isinstance(raw, (str, int, float)):
+        raise _fail("attribute", "attribute value must be text or a number")
+    if kind == "Numeric" and not _is_number(raw):
+        raise _fail("attribute", "'{raw}' is not a number", raw=str(raw))
+    return [kind, str(raw).strip()]
+
+
+def _is_number(value: Any) -> bool:
+    if isinstance(value, bool):
+        return False
+    try:
+        Decimal(str(value).strip())
+    except ArithmeticError:
+        return False
+    return True
+
+
+def _check_attributes(attributes: dict[str, list[str]]) -> dict[str, list[str]]:
+    missing = [name for name in REQUIRED_ATTRIBUTES if name not in attributes]
+    if missing:
+        raise _fail(
+            "attributes",
+            "attributes must define {missing} (the Symphony-for-Kubernetes template schema)",
+            missing=", ".join(missing),
+        )
+    return attributes
+
+
+HostFactoryAttributes = Annotated[
+    dict[str, Annotated[list[str], BeforeValidator(_attribute_pair)]],
+    AfterValidator(_check_attributes),
+]
 
 
 class K8sConfiguration(BaseModel):
@@ -214,3 +407,91 @@ class K8sConfiguration(BaseModel):
     allocation_strategy: str | None = Field(
         default=None, description="ORB compatibility: kept for round trips, not used."
     )
+
+    # --- Symphony HostFactory for Kubernetes (Morgan Stanley's symphony-hostfactory) ---
+    attributes: HostFactoryAttributes | None = Field(
+        default=None,
+        description="HostFactory attributes: type, ncpus, nram required, ncores optional; "
+        "each [kind, value] or [value].",
+    )
+    pod_spec: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="Symphony for Kubernetes: the file holding the pod spec."
+    )
+
+    # --- ORB's k8s provider (K8sTemplate) ---
+    namespaces: list[Annotated[str, AfterValidator(_check_namespace)]] | None = Field(
+        default=None, description="ORB: namespaces the pods may go to."
+    )
+    tolerations: Annotated[list[Toleration], BeforeValidator(_tolerations)] | None = Field(
+        default=None, description="Pod tolerations (one mapping or a list)."
+    )
+    runtime_class: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="The pod's RuntimeClass."
+    )
+    image_pull_secret: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="The Secret used to pull the image."
+    )
+    resource_requests: ResourceQuantities | None = Field(
+        default=None, description="ORB: the container's requests (cpu, memory, ...)."
+    )
+    resource_limits: ResourceQuantities | None = Field(
+        default=None, description="ORB: the container's limits (cpu, memory, ...)."
+    )
+    volume_mounts: list[dict[str, Any]] | None = Field(
+        default=None, description="The container's volume mounts."
+    )
+    volumes: Annotated[list[Volume], BeforeValidator(_volumes)] | None = Field(
+        default=None, description="Pod volumes: {name, configMap|secret|emptyDir|...}."
+    )
+    annotations: dict[str, str] | None = Field(default=None, description="Annotations of the pods.")
+    completions: Annotated[Count, Field(gt=0)] | None = Field(
+        default=None, description="Job: completions needed."
+    )
+    parallelism: Annotated[Count, Field(gt=0)] | None = Field(
+        default=None, description="Job: pods run at once."
+    )
+    service_account: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="The pods' service account (ORB: machine_role too)."
+    )
+    service_name: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="StatefulSet: the governing headless Service."
+    )
+    priority_class_name: Annotated[str, Field(min_length=1)] | None = Field(
+        default=None, description="The pods' PriorityClass."
+    )
+    termination_grace_period_seconds: Annotated[Count, Field(ge=0)] | None = Field(
+        default=None, description="Seconds a pod gets to stop."
+    )
+    restart_policy: Literal["Always", "OnFailure", "Never"] | None = Field(
+        default=None, description="Always, OnFailure or Never (per workload kind)."
+    )
+    readiness_probe: Probe | None = Field(default=None, description="Readiness probe.")
+    liveness_probe: Probe | None = Field(default=None, description="Liveness probe.")
+    security_context: SecurityContext | None = Field(
+        default=None, description="The pod's security context."
+    )
+    ttl_seconds_after_finished: Annotated[Count, Field(ge=0)] | None = Field(
+        default=None, description="Job: seconds to keep it after it finishes."
+    )
+    active_deadline_seconds: Annotated[Count, Field(gt=0)] | None = Field(
+        default=None, description="Job: seconds it may run."
+    )
+    pod_spec_override: dict[str, Any] | None = Field(
+        default=None, description="ORB: a partial pod spec merged onto the generated one."
+    )
+    native_spec: dict[str, Any] | None = Field(
+        default=None, description="ORB: the whole API body, inline (Jinja allowed)."
+    )
+    provider_config: dict[str, Any] | None = Field(
+        default=None, description="ORB: provider settings carried by the template DTO."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _empty_means_not_set(cls, data: Any) -> Any:
+        # As for aws: ORB reads an empty string, list or mapping as "not set".
+        if isinstance(data, dict):
+            return {
+                k: v for k, v in data.items() if not (isinstance(v, (str, list, dict)) and not v)
+            }
+        return data
