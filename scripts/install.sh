@@ -18,6 +18,13 @@ fi
 rm -rf src/templar.egg-info  # its metadata would still say `templar` is installed
 plugin_args=()
 for plugin in plugins/*/; do
-    [ -f "$plugin/pyproject.toml" ] && plugin_args+=(-e "$plugin")
+    [ -f "$plugin/pyproject.toml" ] || continue
+    # A plugin's `postgres` extra (templar-sql: psycopg) is installed too: the tests
+    # run against a real PostgreSQL.
+    if grep -q '^postgres *=' "$plugin/pyproject.toml"; then
+        plugin_args+=(-e "${plugin%/}[postgres]")
+    else
+        plugin_args+=(-e "$plugin")
+    fi
 done
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" "${plugin_args[@]}"

@@ -10,6 +10,7 @@ parsed files) and then cached.
 from __future__ import annotations
 
 import gc
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -22,7 +23,7 @@ from templar.plugins import PluginHost
 from templar.providers import ProviderSpec
 from templar.settings import EngineSettings, load_settings
 from templar.state import EngineState
-from templar.storage import StorageBackend
+from templar.storage import STORAGE_URL_VARIABLE, StorageBackend, backend_for_url
 
 if TYPE_CHECKING:
     from templar.cache import TemplateCache
@@ -98,9 +99,14 @@ class EngineSession:
 
     @property
     def storage(self) -> StorageBackend:
-        """The storage backend named by ``storage.backend`` in the engine config."""
+        """The storage backend named by ``storage.backend`` in the engine config (when it
+        names none, by the scheme of ``$TEMPLAR_STORAGE_URL`` if that is set)."""
         if self._storage is None:
             name = self.settings.storage.backend
+            url = os.environ.get(STORAGE_URL_VARIABLE)
+            if url and "backend" not in self.settings.storage.model_fields_set:
+                specs = {n: e.spec for n, e in self.plugins.storages.items()}
+                name = backend_for_url(url, specs)
             entry = self.plugins.storages.get(name)
             if entry is None:
                 hint = did_you_mean(name, self.plugins.storages)

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from templar.settings import EngineSettings
 
 __all__ = [
+    "STORAGE_URL_VARIABLE",
     "FileStorage",
     "LayerChange",
     "LayerSource",
@@ -39,6 +40,7 @@ __all__ = [
     "StorageFactory",
     "StorageSpec",
     "WritableStorage",
+    "backend_for_url",
 ]
 
 
@@ -193,6 +195,32 @@ class StorageSpec:
     name: str
     factory: StorageFactory
     description: str = ""
+    #: URL schemes this backend serves (``sqlite``, ``postgresql``): a
+    #: ``$TEMPLAR_STORAGE_URL`` with one of them selects it when ``templar.yaml`` names
+    #: no ``storage.backend``
+    url_schemes: tuple[str, ...] = ()
+
+
+#: The environment variable naming the storage by URL (``sqlite:///templates.db``); the
+#: backend reads it itself, the engine uses its scheme to pick the backend.
+STORAGE_URL_VARIABLE = "TEMPLAR_STORAGE_URL"
+
+
+def backend_for_url(url: str, specs: Mapping[str, StorageSpec]) -> str:
+    """The name of the backend serving ``url``'s scheme (``postgresql+psycopg://`` is
+    ``postgresql``); raises :class:`~templar.errors.StorageError` when none does."""
+    from templar.errors import StorageError
+
+    scheme = url.split(":", 1)[0].split("+", 1)[0].strip().lower()
+    for name, spec in specs.items():
+        if scheme in spec.url_schemes:
+            return name
+    served = sorted({s for spec in specs.values() for s in spec.url_schemes})
+    raise StorageError(
+        f"${STORAGE_URL_VARIABLE}: no installed storage backend serves '{scheme}:' URLs"
+        f" (served: {', '.join(served) or 'none'}; SQL URLs need the templar-sql plugin)",
+        field="storage.url",
+    )
 
 
 # The built-in backend, importable from here as it always was. Imported last: it

@@ -17,6 +17,7 @@ Binaries are looked for in ``$TEMPLAR_PG_BINDIR``, then ``/usr/lib/postgresql/<n
 from __future__ import annotations
 
 import atexit
+import contextlib
 import glob
 import os
 import shutil
@@ -141,10 +142,8 @@ class ThrowawayPostgres:
             ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
         ).stdout.split()
         for target in [pid, *(int(c) for c in children)]:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.kill(target, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and _alive(pid):
             time.sleep(0.02)
@@ -185,9 +184,7 @@ class ThrowawayPostgres:
 
     def url(self, database: str = "postgres") -> str:
         """The SQLAlchemy URL of one database of this server."""
-        return (
-            f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}&port={_PORT}"
-        )
+        return f"postgresql+psycopg://{SUPERUSER}@/{database}?host={self.socket_dir}&port={_PORT}"
 
     def create_database(self, name: str | None = None) -> str:
         """Create a new empty database (``name``, or a fresh one) and return its URL."""

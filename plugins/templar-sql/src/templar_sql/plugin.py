@@ -20,6 +20,7 @@ SQL_STORAGE = StorageSpec(
     factory=SqlStorage.from_settings,
     description="Template layers as rows in SQLite or PostgreSQL, with versioned writes "
     "and an audit trail.",
+    url_schemes=("sqlite", "postgresql", "postgres"),
 )
 
 

@@ -20,6 +20,7 @@ import socket
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -46,12 +47,11 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, Operati
 from sqlmodel import SQLModel
 from templar.errors import ConcurrencyError, StorageError, TemplarError
 from templar.models import LayerKind, Severity, ValidationIssueDTO
-from templar.storage import LayerSource, RawLayer, RawTemplate
+from templar.storage import STORAGE_URL_VARIABLE, LayerSource, RawLayer, RawTemplate
 
 from templar_sql.tables import (
     APPEND_ONLY_AUDIT,
     SCHEMA_VERSION,
-    TABLES,
     AuditRecord,
     LayerRecord,
     StateRecord,
@@ -65,7 +65,7 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 #: The environment variable that names the database, over ``storage.url``.
-URL_ENVIRONMENT_VARIABLE = "TEMPLAR_STORAGE_URL"
+URL_ENVIRONMENT_VARIABLE = STORAGE_URL_VARIABLE
 #: The PostgreSQL channel every write notifies, with the layer's location as payload.
 NOTIFY_CHANNEL = "templar_changes"
 #: Key of the advisory lock that serialises schema creation between processes.
@@ -138,6 +138,9 @@ class SqlStorage:
         self.poll_interval = poll_interval
         self.connect_timeout = connect_timeout
         self._engine = _create_engine(self.url, connect_timeout)
+        # Engines never close their storage: close the pooled connections when this
+        # object goes (or at exit), not leave them to the garbage collector.
+        self._finalizer = weakref.finalize(self, self._engine.dispose)
         self.dialect = self._engine.dialect.name
         self._schema_ready = False
         self._listed: str | None = None  # the fingerprint of the last list_sources
@@ -178,7 +181,7 @@ class SqlStorage:
 
     def close(self) -> None:
         """Close every pooled connection."""
-        self._engine.dispose()
+        self._finalizer()
 
     # -- reading ------------------------------------------------------------------------
 
@@ -208,13 +211,13 @@ class SqlStorage:
         layer = RawLayer(source, version=None if version is None else str(version))
         may_hold_nulls = False
         for template_id, body_text, template_version in rows:
+            problem: str | None = None
             try:
                 body = orjson.loads(body_text)
             except orjson.JSONDecodeError as e:
                 body, problem = None, f"its body is not JSON ({e})"
-            else:
-                problem = None if isinstance(body, dict) else "its body is not a JSON object"
-            if problem is not None or not isinstance(body, dict):
+            if not isinstance(body, dict):
+                problem = problem or "its body is not a JSON object"
                 layer.issues.append(
                     ValidationIssueDTO(
                         code="invalid-template",
@@ -256,7 +259,7 @@ class SqlStorage:
             statement = select(_audit).order_by(_audit.c.id)
             if template_id is not None:
                 statement = statement.where(_audit.c.template_id == template_id)
-            return [_audit_entry(row._mapping) for row in conn.execute(statement)]
+            return [_audit_entry(dict(row._mapping)) for row in conn.execute(statement)]
 
         return self._run("read the audit trail", query)
 
@@ -536,7 +539,7 @@ class SqlStorage:
             with conn.begin():
                 if self.dialect == "postgresql":
                     conn.execute(select(func.pg_advisory_xact_lock(_SCHEMA_LOCK_KEY)))
-                tables = [cast(Table, t.__table__) for t in TABLES]  # type: ignore[attr-defined]
+                tables = [_state, _layers, _templates, _audit]
                 SQLModel.metadata.create_all(conn, tables=tables)
                 for statement in APPEND_ONLY_AUDIT.get(self.dialect, []):
                     conn.exec_driver_sql(statement)
@@ -648,7 +651,9 @@ def _create_layer(conn: Connection, kind_name: str, scope: str, now: datetime) -
                 actual_version=str(current),
             )
         return int(row_id)
-    return int(conn.execute(insert(_layers).values(values)).inserted_primary_key[0])
+    key = conn.execute(insert(_layers).values(values)).inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _kind_scope(source: LayerSource) -> tuple[str, str]:
