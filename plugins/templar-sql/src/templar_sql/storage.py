@@ -14,6 +14,7 @@ body ever becomes part of SQL text.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import socket
@@ -513,9 +514,7 @@ class SqlStorage:
             try:
                 with self._engine.connect() as conn:
                     if write:
-                        conn = conn.execution_options(templar_write=True)
-                        with conn.begin():
-                            return operation(conn)
+                        return self._in_transaction(conn, what, operation)
                     return operation(conn)
             except TemplarError:
                 raise
@@ -530,6 +529,31 @@ class SqlStorage:
                         url=self.display_url,
                     ) from e
                 time.sleep(delay)
+
+    def _in_transaction(
+        self, conn: Connection, what: str, operation: Callable[[Connection], T]
+    ) -> T:
+        """``operation`` in a write transaction. A failure before the commit rolls back
+        (and may be retried); a failure of the commit itself may or may not have applied
+        the write, so it is never retried: it is reported as such."""
+        conn = conn.execution_options(templar_write=True)
+        transaction = conn.begin()
+        try:
+            result = operation(conn)
+        except BaseException:
+            with contextlib.suppress(DBAPIError):
+                transaction.rollback()
+            raise
+        try:
+            transaction.commit()
+        except DBAPIError as e:
+            raise StorageError(
+                f"{self.display_url}: could not {what}: the connection broke while committing, "
+                "so the write may or may not have been applied; look at the template's "
+                f"history before trying again ({_reason(e)})",
+                url=self.display_url,
+            ) from e
+        return result
 
     def _ensure_schema(self) -> None:
         """Create the tables, triggers and state row if they are missing (once per

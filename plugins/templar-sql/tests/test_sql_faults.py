@@ -1,0 +1,121 @@
+"""The PostgreSQL server killed mid-run: reads and writes fail fast and clearly, nothing
+is half-written, and everything works again once the server is back."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+
+import pytest
+from templar.errors import StorageError
+from templar.models import LayerKind
+from templar.storage import LayerChange
+
+from templar_sql import SqlStorage
+from templar_sql.pgserver import ThrowawayPostgres, find_bin_dir
+from templar_sql.storage import RETRY_DELAYS
+
+
+@pytest.fixture(scope="module")
+def server_to_kill(postgres_server: ThrowawayPostgres) -> Iterator[ThrowawayPostgres]:
+    """A server of this module's own, to kill (the session's serves the other tests)."""
+    assert find_bin_dir() is not None
+    with ThrowawayPostgres() as server:
+        yield server
+
+
+@pytest.fixture
+def own_server(server_to_kill: ThrowawayPostgres) -> Iterator[ThrowawayPostgres]:
+    """That server, running at the start of each test and again after it."""
+    if server_to_kill.pid is None:
+        server_to_kill.start()
+    yield server_to_kill
+    if server_to_kill.pid is None:
+        server_to_kill.start()
+
+
+def test_a_killed_server_fails_reads_and_writes_cleanly_then_recovers(
+    own_server: ThrowawayPostgres,
+) -> None:
+    url = own_server.create_database("faults")
+    storage = SqlStorage(url, connect_timeout=1)
+    source = storage.source_for(LayerKind.PROVIDER, "aws")
+    storage.write(LayerChange(source, None, put={"web": {"max_number": 1}}))
+    version = storage.version(source)
+    assert version == "1"
+
+    own_server.kill()
+    started = time.monotonic()
+    with pytest.raises(StorageError, match="could not list the layers") as caught:
+        storage.list_sources()
+    elapsed = time.monotonic() - started
+    assert "templar@" in str(caught.value)  # names the database
+    assert elapsed >= sum(RETRY_DELAYS) * 0.9  # it did retry, with backoff...
+    assert elapsed < sum(RETRY_DELAYS) + 5  # ...a bounded number of times
+    with pytest.raises(StorageError, match="could not write the provider layer"):
+        storage.write(LayerChange(source, version, put={"web": {"max_number": 2}}))
+
+    own_server.start()
+    # The same storage object reconnects; the failed write changed nothing.
+    assert storage.list_sources() == [source]
+    layer = storage.read(source)
+    assert layer.version == "1"
+    assert layer.templates[0].body == {"max_number": 1}
+    assert [e.action for e in storage.history("web")] == ["create"]
+    assert storage.write(LayerChange(source, "1", put={"web": {"max_number": 3}})) == "2"
+
+
+def test_a_broken_pooled_connection_is_retried_not_reported(
+    own_server: ThrowawayPostgres,
+) -> None:
+    url = own_server.create_database("blip")
+    storage = SqlStorage(url)
+    assert storage.list_sources() == []  # a pooled connection to the old server process
+    own_server.kill()
+    own_server.start()
+    # The pooled connection is dead: the first attempt fails, the retry reconnects.
+    assert storage.list_sources() == []
+    source = storage.source_for(LayerKind.SHARED, None)
+    own_server.kill()
+    own_server.start()
+    assert storage.write(LayerChange(source, None, put={"a": {}})) == "1"
+
+
+def test_watching_survives_a_server_restart(own_server: ThrowawayPostgres) -> None:
+    url = own_server.create_database("watch")
+    watcher, writer = SqlStorage(url), SqlStorage(url)
+    writer.list_sources()
+    stop = threading.Event()
+    batches: list[set[str]] = []
+    arrived = threading.Condition()
+
+    def follow() -> None:
+        for batch in watcher.changes(stop):
+            with arrived:
+                batches.append(batch)
+                arrived.notify_all()
+
+    def wait_for(count: int) -> None:
+        with arrived:
+            assert arrived.wait_for(lambda: len(batches) >= count, timeout=15), batches
+
+    thread = threading.Thread(target=follow, daemon=True)
+    thread.start()
+    try:
+        wait_for(1)
+        source = writer.source_for(LayerKind.TYPE, "aws")
+        writer.write(LayerChange(source, None, put={"web": {}}))
+        wait_for(2)
+        assert batches[:2] == [set(), {"sql:templates/type/aws"}]
+        own_server.kill()
+        own_server.start()
+        wait_for(3)
+        assert batches[2] == set()  # back: "read everything again"
+        writer.write(LayerChange(source, "1", put={"web": {"n": 1}}))
+        wait_for(4)
+        assert batches[3] == {"sql:templates/type/aws"}
+    finally:
+        stop.set()
+        thread.join(5)
+    assert not thread.is_alive()
