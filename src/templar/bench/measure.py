@@ -1,0 +1,406 @@
+"""What the benchmark times: loads inside this process, whole processes, and their floors."""
+
+from __future__ import annotations
+
+import gc
+import os
+import queue
+import re
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+from templar.bench.corpus import FULL, OVERLAY
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """The cyclic GC off for the duration, as the engine runs a large load."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+# -- loads inside this process ------------------------------------------------------------
+
+
+def floor_cold_load(directory: Path) -> int:
+    """The floor of a cold load: the fastest correct reader for the format, then pydantic
+    validation of every full template (the core model and the ``aws`` configuration
+    model, keys put in Templar's spelling); no merge, no rules."""
+    from templar.engine import TemplateEngine
+    from templar.models import CORE_FIELD_ALIASES, CORE_FIELDS, TemplateDTO
+    from templar.reader import read_document
+
+    spec = TemplateEngine(directory, use_cache=False).providers["aws"]
+    model = spec.configuration_model
+    count = 0
+    with gc_paused():
+        path = next(p for p in directory.iterdir() if p.stem == FULL)
+        document = read_document(path)
+        for raw in document["templates"]:
+            core: dict[str, Any] = {"provider_type": "aws", "provider_name": "aws"}
+            configuration: dict[str, Any] = {}
+            for key, value in raw.items():
+                name = CORE_FIELD_ALIASES.get(key, key)
+                if name in CORE_FIELDS:
+                    core[name] = value
+                else:
+                    configuration[spec.canonical_key(key)] = value
+            TemplateDTO.model_validate({**core, "configuration": configuration})
+            model.model_validate(configuration)
+            count += 1
+    return count
+
+
+def engine_cold_load(directory: Path) -> int:
+    """A new engine loading the directory: discovery, read, merge, validation."""
+    from templar.engine import TemplateEngine
+
+    engine = TemplateEngine(directory, use_cache=False)
+    return len(engine.list_templates(active_only=False))
+
+
+@contextmanager
+def _without_cache_env() -> Iterator[None]:
+    before = os.environ.pop("TEMPLAR_CACHE_DIR", None)
+    try:
+        yield
+    finally:
+        if before is not None:
+            os.environ["TEMPLAR_CACHE_DIR"] = before
+
+
+def engine_first_load(directory: Path, cache_dir: Path) -> int:
+    """A new engine loading the directory with the cache on but empty, as the first
+    command after ``templates cache clear`` does: the cold load, plus writing the
+    parsed files and the load into the cache (see :func:`empty_cache`)."""
+    from templar.engine import TemplateEngine
+    from templar.settings import CacheSettings, EngineSettings
+
+    settings = EngineSettings(cache=CacheSettings(dir=cache_dir))
+    with _without_cache_env():
+        engine = TemplateEngine(directory, settings=settings)
+        count = len(engine.list_templates(active_only=False))
+    assert not engine.state.from_cache, "expected an empty cache"
+    return count
+
+
+def empty_cache(directory: Path, cache_dir: Path) -> None:
+    """``templates cache clear`` on ``cache_dir``: the set-up of :func:`engine_first_load`."""
+    from templar.engine import TemplateEngine
+    from templar.settings import CacheSettings, EngineSettings
+
+    settings = EngineSettings(cache=CacheSettings(dir=cache_dir))
+    with _without_cache_env():
+        TemplateEngine(directory, settings=settings).clear_cache()
+
+
+def engine_warm_load(directory: Path) -> int:
+    """A new engine served from the on-disk cache (``$TEMPLAR_CACHE_DIR``)."""
+    from templar.engine import TemplateEngine
+
+    engine = TemplateEngine(directory)
+    count = len(engine.list_templates(active_only=False))
+    assert engine.state.from_cache, "expected a cache hit"
+    return count
+
+
+def cached_entry_file(directory: Path) -> Path:
+    """The file the cache keeps the load of ``directory`` in (loading it first)."""
+    import diskcache
+
+    from templar.engine import TemplateEngine
+
+    engine = TemplateEngine(directory)
+    engine.list_templates()
+    cache_dir = Path(os.environ["TEMPLAR_CACHE_DIR"])
+    with diskcache.Cache(str(cache_dir)) as cache:
+        handle = cache.get(f"state:{engine.state.cache_key}", read=True)
+        if isinstance(handle, bytes):
+            # a small entry lives in the index itself; the floor reads it from a file
+            copy = cache_dir / "floor-entry.bin"
+            copy.write_bytes(handle)
+            return copy
+        with handle:
+            return Path(handle.name)
+
+
+def floor_warm_load(entry: Path) -> int:
+    """The floor of a warm load: read the cached bytes, decode them with orjson."""
+    import orjson
+
+    with gc_paused():
+        blob = entry.read_bytes()
+        data = orjson.loads(memoryview(blob)[blob.index(b"\n") + 1 :])
+    return len(data)
+
+
+_WARM_IN_A_NEW_PROCESS = """
+import sys, time
+from templar.engine import TemplateEngine
+start = time.perf_counter()
+engine = TemplateEngine(sys.argv[1])
+engine.list_templates(active_only=False)
+elapsed = time.perf_counter() - start
+assert engine.state.from_cache
+print(elapsed)
+"""
+
+
+def warm_load_in_a_new_process(directory: Path) -> float:
+    """A warm load timed inside a fresh interpreter: nothing in memory but modules."""
+    out = subprocess.run(
+        [sys.executable, "-c", _WARM_IN_A_NEW_PROCESS, str(directory)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"the warm load in a new process failed:\n{out.stderr[-2000:]}")
+    return float(out.stdout)
+
+
+class Editor:
+    """Edits one value of one layer file, differently each time; restores it after.
+
+    The first ``maxNumber`` of the instance overlay, or the first ``name`` of the file
+    of full templates (its ``maxNumber`` is overridden by higher layers: editing it
+    would change nothing).
+    """
+
+    _PATTERNS: ClassVar[dict[tuple[str, str], tuple[bytes, bytes]]] = {
+        ("yaml", "maxNumber"): (rb"(?m)^(\s*)maxNumber: [^\n]*$", rb"\1maxNumber: %d"),
+        ("yaml", "name"): (rb"(?m)^(\s*)name: [^\n]*$", rb"\1name: Edited %d"),
+        ("json", "maxNumber"): (rb'"maxNumber": -?\d+', rb'"maxNumber": %d'),
+        ("json", "name"): (rb'"name": "[^"]*"', rb'"name": "Edited %d"'),
+    }
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.original = path.read_bytes()
+        self.count = 0
+        fmt = "json" if path.suffix == ".json" else "yaml"
+        field = "maxNumber" if path.stem == OVERLAY else "name"
+        pattern, self.replacement = self._PATTERNS[(fmt, field)]
+        self.pattern = re.compile(pattern)
+
+    def edit(self) -> None:
+        """Write the file with the next new value."""
+        self.count += 1
+        # maxNumber is at most 10,000: a higher value would be an error, not a change
+        new = self.replacement.replace(b"%d", b"%d" % (5_000 + self.count))
+        edited = self.pattern.sub(new, self.original, count=1)
+        assert edited != self.original, f"nothing to edit in {self.path}"
+        self.path.write_bytes(edited)
+
+    def restore(self) -> None:
+        """Put the original bytes back."""
+        self.path.write_bytes(self.original)
+
+
+def incremental_reload(path: Path, repeat: int) -> float:
+    """``engine.reload()`` after editing ``path``, on an engine that has loaded."""
+    from templar.engine import TemplateEngine
+
+    engine = TemplateEngine(path.parent)
+    engine.reload()  # from the files: the layers are in memory
+    editor = Editor(path)
+    times = []
+    try:
+        for _ in range(repeat):
+            editor.edit()
+            gc.collect()
+            start = time.perf_counter()
+            event = engine.reload()
+            times.append(time.perf_counter() - start)
+            assert event.changed, "the edit changed nothing"
+    finally:
+        editor.restore()
+    return statistics.median(times)
+
+
+def incremental_new_engine(path: Path, repeat: int) -> float:
+    """A new engine after editing ``path``: the other files from the parsed-file cache."""
+    from templar.engine import TemplateEngine
+
+    editor = Editor(path)
+    times = []
+    try:
+        for _ in range(repeat):
+            editor.edit()
+            gc.collect()
+            start = time.perf_counter()
+            engine = TemplateEngine(path.parent)
+            engine.list_templates()
+            times.append(time.perf_counter() - start)
+            assert not engine.state.from_cache
+    finally:
+        editor.restore()
+    return statistics.median(times)
+
+
+def hot_reload_latencies(path: Path, edits: int) -> list[float]:
+    """Seconds from writing ``path`` to the change event, for each of ``edits`` edits."""
+    from templar.engine import TemplateEngine
+
+    engine = TemplateEngine(path.parent)
+    arrived: queue.Queue[float] = queue.Queue()
+    watcher = engine.watch(lambda event: arrived.put(time.perf_counter()))
+    editor = Editor(path)
+    latencies = []
+    try:
+        for _ in range(edits):
+            start = time.perf_counter()
+            editor.edit()
+            latencies.append(arrived.get(timeout=60) - start)
+    finally:
+        watcher.stop()
+        editor.restore()
+    return latencies
+
+
+Figure = tuple[Callable[[], Any], int] | tuple[Callable[[], Any], int, Callable[[], Any]]
+
+
+def measure_in_turn(figures: list[Figure]) -> list[float]:
+    """Median wall times of several functions, run in turn (each ``runs`` times),
+    each after its untimed set-up function if it has one, so that a figure and what it
+    is compared to see the same load of a shared machine."""
+    times: list[list[float]] = [[] for _ in figures]
+    for round_ in range(max(figure[1] for figure in figures)):
+        for (fn, runs, *setup), spent in zip(figures, times, strict=True):
+            if round_ >= runs:
+                continue
+            for prepare in setup:
+                prepare()
+            gc.collect()
+            start = time.perf_counter()
+            fn()
+            spent.append(time.perf_counter() - start)
+    return [statistics.median(spent) for spent in times]
+
+
+# -- whole processes ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Command:
+    """A whole process to time, and the exit status it must end with."""
+
+    argv: Sequence[str]
+    env: dict[str, str] | None = None
+    cwd: Path | None = None
+    returncode: int = 0
+
+
+@dataclass(frozen=True)
+class ProcessRun:
+    """One finished process: wall time, peak resident set size (bytes; None where the
+    platform does not say), and what it printed when asked to capture."""
+
+    seconds: float
+    peak_rss: int | None
+    stdout: bytes = b""
+    stderr: bytes = b""
+
+
+#: Times one process and reports its peak RSS. The benchmark cannot ask the kernel for a
+#: child's own peak directly: on Linux a child's ``ru_maxrss`` starts at the parent's
+#: resident size when it forks (the benchmark is over 100 MB by then). This launcher is
+#: a bare interpreter of a few MB: its child's peak is the command's own, within that.
+_LAUNCHER = """
+import os, sys, time
+report, argv = sys.argv[1], sys.argv[2:]
+start = time.perf_counter()
+pid = os.posix_spawnp(argv[0], argv, os.environ)
+_, status, usage = os.wait4(pid, 0)
+seconds = time.perf_counter() - start
+peak = usage.ru_maxrss if sys.platform == "darwin" else usage.ru_maxrss * 1024
+with open(report, "w") as f:
+    f.write(f"{seconds!r} {peak}")
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
+def run_process(command: Command, capture: bool = False) -> ProcessRun:
+    """Run ``command`` to its end: its wall time and, where the platform has
+    ``posix_spawn`` and ``wait4``, its own peak RSS; or what it printed, with ``capture``."""
+    if capture or not hasattr(os, "wait4"):
+        out = subprocess.PIPE if capture else subprocess.DEVNULL
+        start = time.perf_counter()
+        done = subprocess.run(
+            command.argv, stdout=out, stderr=out, env=command.env, cwd=command.cwd, check=False
+        )
+        seconds = time.perf_counter() - start
+        return _checked(
+            command, done.returncode, seconds, None, done.stdout or b"", done.stderr or b""
+        )
+    with tempfile.TemporaryDirectory(prefix="templar-bench-run-") as scratch:
+        report = Path(scratch) / "report"
+        launcher = [sys.executable, "-I", "-S", "-c", _LAUNCHER, str(report), *command.argv]
+        done = subprocess.run(
+            launcher,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            env=command.env,
+            cwd=command.cwd,
+            check=False,
+        )
+        seconds_text, peak_text = report.read_text().split()
+    return _checked(
+        command, done.returncode, float(seconds_text), int(peak_text), b"", done.stderr or b""
+    )
+
+
+def _checked(
+    command: Command,
+    returncode: int | None,
+    seconds: float,
+    peak: int | None,
+    stdout: bytes,
+    stderr: bytes,
+) -> ProcessRun:
+    if returncode != command.returncode:
+        raise RuntimeError(
+            f"{' '.join(command.argv)} exited {returncode}, expected {command.returncode}\n"
+            + stderr.decode(errors="replace")[-2000:]
+        )
+    return ProcessRun(seconds, peak, stdout, stderr)
+
+
+def processes_in_turn(commands: list[Command], repeat: int) -> list[tuple[float, int | None]]:
+    """Median wall time and highest peak RSS of whole processes, run in turn (``repeat``
+    rounds, each command once per round) so that each sees the same load."""
+    runs: list[list[ProcessRun]] = [[] for _ in commands]
+    for _ in range(repeat):
+        for command, done in zip(commands, runs, strict=True):
+            done.append(run_process(command))
+    results = []
+    for done in runs:
+        peaks = [r.peak_rss for r in done if r.peak_rss is not None]
+        results.append((statistics.median(r.seconds for r in done), max(peaks, default=None)))
+    return results
+
+
+def templates_command() -> list[str]:
+    """The ``templates`` console script of this interpreter's environment."""
+    script = Path(sys.executable).with_name("templates")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "templar"]
+
+
+def process_environment() -> dict[str, str]:
+    """The environment of the timed processes: as installed, with bytecode written (pip
+    compiles it, as pydantic's was; forbidding it would time Templar's compilation)."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
