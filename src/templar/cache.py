@@ -67,6 +67,8 @@ CACHE_DIR_ENV = "TEMPLAR_CACHE_DIR"
 
 _MAGIC = "templar-cache"
 _STATE, _LAYER, _META, _HITS, _FILES = "state:", "layer:", "meta:", "hits:", "files:"
+#: the key of the last load stored for a config (see :meth:`TemplateCache.load_last_state`)
+_LAST = "last:"
 
 #: (size, mtime_ns, ctime_ns, inode, device), SHA-256 of the content, time read (ns)
 FileStateRecord = tuple[tuple[int, int, int, int, int], str, int]
@@ -280,6 +282,8 @@ class TemplateCache:
             entry = _STATE + key
             try:
                 header, payload = self._get(cache, entry, "state")
+                if time.time() - float(header["cached_at"]) > self.ttl_seconds:
+                    raise KeyError(entry)  # kept as a last good load only: not fresh
                 state = decode_state(payload)
             except KeyError:
                 cache.incr(_STATS_MISSES, retry=True)
@@ -294,9 +298,15 @@ class TemplateCache:
             return CachedState(state, _timestamp(header["cached_at"]), int(hits))
         return None
 
-    def store_state(self, key: str, state: EngineState, config_dir: Path) -> bool:
+    def store_state(
+        self, key: str, state: EngineState, config_dir: Path, *, last_good: str | None = None
+    ) -> bool:
         """Write a load under ``key``; ``False`` when it cannot be stored faithfully
-        as JSON (a non-finite number, a non-text mapping key) or the TTL is zero."""
+        as JSON (a non-finite number, a non-text mapping key) or the TTL is zero.
+
+        With ``last_good`` (a key of the config without the storage fingerprint), the
+        entry is also the one :meth:`load_last_state` serves when the storage cannot be
+        reached, and is kept a day past its TTL for that."""
         if self.ttl_seconds <= 0:
             return False
         payload = encode_state(state)
@@ -313,11 +323,34 @@ class TemplateCache:
             keep = self.ttl_seconds + _META_GRACE_SECONDS
             with cache.transact(retry=True):
                 sealed = _seal("state", _STATE + key, payload, now)
-                cache.set(_STATE + key, sealed, self.ttl_seconds)
+                cache.set(_STATE + key, sealed, keep if last_good else self.ttl_seconds)
+                if last_good:
+                    cache.set(_LAST + last_good, key.encode(), keep)
                 cache.set(_HITS + key, 0, keep)
                 cache.set(_META + key, orjson.dumps(meta), keep)
             return True
         return False
+
+    def load_last_state(self, last_good: str) -> CachedState | None:
+        """The last load stored with ``last_good``, whatever its age: what a reading
+        command serves, with a warning, when the storage cannot be reached."""
+        with self._using() as cache:
+            if cache is None:
+                return None
+            pointer = cache.get(_LAST + last_good, default=None, retry=True)
+            if type(pointer) is not bytes:
+                return None
+            entry = _STATE + pointer.decode(errors="replace")
+            try:
+                header, payload = self._get(cache, entry, "state")
+                state = decode_state(payload)
+            except KeyError:
+                return None
+            except CorruptEntryError as e:
+                self._drop(cache, entry, e)
+                return None
+            return CachedState(state, _timestamp(header["cached_at"]), 0)
+        return None
 
     def entry_info(self, key: str) -> CacheEntryInfo | None:
         """Age and hits of the load cached under ``key``, without reading it."""

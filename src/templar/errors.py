@@ -111,6 +111,16 @@ class TemplarCacheWarning(UserWarning):
     """
 
 
+class TemplarStaleWarning(UserWarning):
+    """The storage could not be reached, and the last load cached for this config was
+    served instead: it may be out of date.
+
+    Warned by :class:`templar.session.EngineSession` when reading the storage fails with
+    a :class:`StorageError` (a database that is down or unreachable) and the on-disk
+    cache holds an earlier load. Writes are not served from the cache: they fail.
+    """
+
+
 class TemplarWatchWarning(UserWarning):
     """Hot reload met something it could not apply, and kept watching.
 

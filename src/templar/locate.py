@@ -129,6 +129,15 @@ class Locator:
         found: Location | None = self.storage.locate(source, doc_path, value=value)
         return found
 
+    def record(self, source: LayerLike | None, doc_path: FieldPath) -> dict[str, Any] | None:
+        """What names the row ``doc_path`` is in, for a storage of rows rather than lines
+        (its optional ``describe``: SQL's table, layer, id and version), else ``None``."""
+        describe = getattr(self.storage, "describe", None)  # optional in the contract
+        if source is None or source.kind in SETTINGS_KINDS or not callable(describe):
+            return None
+        described: dict[str, Any] | None = describe(source, doc_path)
+        return described
+
     def issue(
         self,
         code: str,

@@ -181,6 +181,11 @@ class SourceLocation(BaseModel):
     line: int | None = None
     column: int | None = None
     value: Any = None
+    record: dict[str, Any] | None = Field(
+        default=None,
+        description="For a layer stored as rows (SQL): the table, layer, scope, template "
+        "id and version of the row; no line and column then.",
+    )
 
 
 class FieldProvenance(BaseModel):

@@ -93,6 +93,7 @@ def source_location(
         line=line,
         column=column,
         value=value,
+        record=locator.record(source, version.doc_path) if line is None else None,
     )
 
 

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import gc
 import os
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from templar.assemble import Assembler
-from templar.errors import StorageError, did_you_mean
+from templar.errors import StorageError, TemplarStaleWarning, did_you_mean
 from templar.locate import Locator
 from templar.plugins import PluginHost
 from templar.providers import ProviderSpec
@@ -196,7 +197,10 @@ class EngineSession:
         try:
             with gc_paused():
                 reader = self.layer_reader()
-                snapshot = reader.snapshot()
+                try:
+                    snapshot = reader.snapshot()
+                except StorageError as unreachable:
+                    return self._last_good(unreachable)
                 key = self.cache_key(snapshot) if cache is not None else None
                 if cache is not None and key is not None and from_cache:
                     cached = cache.load_state(key)
@@ -213,20 +217,37 @@ class EngineSession:
             if cache is not None:
                 cache.close()
 
-    def cache_key(self, snapshot: StorageSnapshot) -> str:
-        """Everything that can change a load, hashed (see :mod:`templar.cache`)."""
+    def cache_key(self, snapshot: StorageSnapshot | None) -> str:
+        """Everything that can change a load, hashed (see :mod:`templar.cache`); with
+        no snapshot, everything but the storage's content: the key under which the last
+        load of this config is found (:meth:`_last_good`)."""
         from templar.cache import plugins_fingerprint, state_key
 
-        return state_key(
-            {
-                "config_dir": str(self.config_dir),
-                "settings": self.settings.model_dump_json(exclude={"cache", "watch"}),
-                "settings_file": str(self.settings_file),
-                "plugins": plugins_fingerprint(self.plugins),
-                "storage": self.settings.storage.backend,
-                "fingerprint": snapshot.fingerprint,
-            }
+        material = {
+            "config_dir": str(self.config_dir),
+            "settings": self.settings.model_dump_json(exclude={"cache", "watch"}),
+            "settings_file": str(self.settings_file),
+            "plugins": plugins_fingerprint(self.plugins),
+            "storage": self.settings.storage.backend,
+        }
+        if snapshot is not None:
+            material["fingerprint"] = snapshot.fingerprint
+        return state_key(material)
+
+    def _last_good(self, unreachable: StorageError) -> EngineState:
+        """The last load cached for this config, served with a stale warning when the
+        storage cannot be read; re-raises when there is none."""
+        cache = self.cache
+        cached = cache.load_last_state(self.cache_key(None)) if cache is not None else None
+        if cached is None:
+            raise unreachable
+        warnings.warn(
+            f"templar: {unreachable.message}; serving the templates cached at "
+            f"{cached.cached_at:%Y-%m-%d %H:%M:%S %Z}, which may be out of date",
+            TemplarStaleWarning,
+            stacklevel=4,
         )
+        return cached.state
 
     def plugin_failures(self) -> list[tuple[str, str | None]]:
         """Every plugin failure so far, as (plugin, error)."""
@@ -246,5 +267,8 @@ class EngineSession:
             return
         if self.plugin_failures() != failures_before:
             return
-        if cache.store_state(key, state, self.config_dir):
+        # A storage without files (a database) may become unreachable: its last load
+        # is kept to be served, with a warning, when it is (files are always there).
+        last_good = None if snapshot.files else self.cache_key(None)
+        if cache.store_state(key, state, self.config_dir, last_good=last_good):
             state.cache_key = key

@@ -3,9 +3,13 @@ is half-written, and everything works again once the server is back."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from templar.errors import StorageError
@@ -119,3 +123,52 @@ def test_watching_survives_a_server_restart(own_server: ThrowawayPostgres) -> No
         stop.set()
         thread.join(5)
     assert not thread.is_alive()
+
+
+def run_cli(config_dir: Path, cache_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """``templates ARGS`` as a real process on ``config_dir``."""
+    environment = {**os.environ, "TEMPLAR_CACHE_DIR": str(cache_dir)}
+    environment.pop("TEMPLAR_STORAGE_URL", None)
+    return subprocess.run(
+        [sys.executable, "-m", "templar", "--config-dir", str(config_dir), *args],
+        capture_output=True,
+        text=True,
+        env=environment,
+        timeout=60,
+        check=False,
+    )
+
+
+def test_reading_commands_serve_the_last_cached_load_while_the_server_is_down(
+    own_server: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    url = own_server.create_database("stale")
+    storage = SqlStorage(url, connect_timeout=1)
+    shared = storage.source_for(LayerKind.SHARED, None)
+    storage.write(LayerChange(shared, None, put={"web": {"template_id": "web"}}))
+    config_dir, cache_dir = tmp_path / "config", tmp_path / "cache"
+    config_dir.mkdir()
+    (config_dir / "templar.yaml").write_text(
+        f"storage:\n  backend: sql\n  url: '{url}'\n  connect_timeout: 1\n"
+    )
+    fresh = run_cli(config_dir, cache_dir, "list", "--format", "json")
+    assert fresh.returncode == 0, fresh.stderr
+    assert "web" in fresh.stdout and "warning" not in fresh.stderr
+
+    own_server.kill()
+    stale = run_cli(config_dir, cache_dir, "list", "--format", "json")
+    assert stale.returncode == 0, stale.stderr
+    assert stale.stdout == fresh.stdout  # the same templates...
+    assert "could not list the layers" in stale.stderr  # ...said to be stale
+    assert "may be out of date" in stale.stderr
+    with pytest.raises(StorageError):  # writes are never served from the cache
+        storage.write(LayerChange(shared, "1", put={"web": {"template_id": "web", "n": 1}}))
+
+    never_cached = tmp_path / "other-cache"
+    unreachable = run_cli(config_dir, never_cached, "list")
+    assert unreachable.returncode != 0
+    assert "could not list the layers" in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
+
+    own_server.start()
+    assert storage.read(shared).templates[0].body == {"template_id": "web"}  # unchanged

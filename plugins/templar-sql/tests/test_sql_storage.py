@@ -8,11 +8,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.exc import DBAPIError
 from templar import TemplateEngine
+from templar.cli import cli
 from templar.errors import ConcurrencyError, StorageError
-from templar.models import LayerKind
+from templar.models import ChangeEvent, LayerKind
 from templar.storage import LayerChange, LayerSource
 
 import templar_sql.plugin
@@ -253,6 +255,30 @@ def test_the_engine_merges_sql_layers_like_files(sql_url: str, tmp_path: Path) -
     assert by_field["configuration.size"].source.file == location_of(LayerKind.TYPE, "generic")
     assert by_field["configuration.size"].shadowed[0].value == "s"
     assert by_field["description"].source.layer == "instance"
+    assert by_field["configuration.size"].source.record == {
+        "table": "templates",
+        "layer": "type",
+        "scope": "generic",
+        "id": "web",
+        "version": 1,
+    }
+    assert by_field["configuration.size"].source.line is None
+
+
+def test_explain_on_the_command_line_names_the_row(
+    sql_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    storage = SqlStorage(sql_url)
+    put(storage, LayerKind.PROVIDER, "generic", {"web": {"template_id": "web", "name": "a"}})
+    put(storage, LayerKind.PROVIDER, "generic", {"web": {"template_id": "web", "name": "b"}})
+    monkeypatch.setenv("TEMPLAR_STORAGE_URL", sql_url)
+    monkeypatch.setenv("TEMPLAR_PLUGINS", "sql")
+    monkeypatch.setenv("TEMPLAR_CACHE_DIR", str(tmp_path / "cache"))
+    result = CliRunner().invoke(cli, ["--config-dir", str(tmp_path), "show", "web", "--explain"])
+    assert result.exit_code == 0, result.output
+    assert 'name = "b"    <- provider sql:templates/provider/generic (id web, version 2)' in (
+        result.output
+    )
 
 
 def test_storage_url_from_the_environment(
@@ -334,3 +360,31 @@ def test_the_url_alone_selects_the_sql_backend(
     monkeypatch.setenv("TEMPLAR_STORAGE_URL", "mysql://x/y")
     with pytest.raises(StorageError, match="no installed storage backend serves 'mysql:'"):
         _ = TemplateEngine(config_dir, plugins=[templar_sql.plugin], load_entrypoints=False).storage
+
+
+def test_engine_watch_follows_writes_from_elsewhere(sql_url: str, tmp_path: Path) -> None:
+    writer = SqlStorage(sql_url)
+    put(writer, LayerKind.SHARED, None, {"web": {"template_id": "web", "name": "a"}})
+    engine = engine_on(tmp_path, sql_url)
+    assert engine.get_template("web") is not None
+    events: list[ChangeEvent] = []
+    arrived = threading.Event()
+
+    def on_change(event: ChangeEvent) -> None:
+        events.append(event)
+        arrived.set()
+
+    watcher = engine.watch(on_change, debounce_ms=10)
+    try:
+        put(writer, LayerKind.SHARED, None, {"db": {"template_id": "db"}})
+        assert arrived.wait(10), watcher.failures
+        assert events[0].added == {"generic": ["db"]}
+        assert events[0].files == ["sql:templates/shared"]
+        arrived.clear()
+        put(writer, LayerKind.SHARED, None, {"web": {"template_id": "web", "name": "b"}})
+        assert arrived.wait(10), watcher.failures
+        assert events[-1].changed == {"generic": ["web"]}
+        web = engine.get_template("web")
+        assert web is not None and web.name == "b"
+    finally:
+        watcher.stop()

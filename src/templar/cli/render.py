@@ -11,7 +11,13 @@ from typing import TYPE_CHECKING, Any
 import click
 
 if TYPE_CHECKING:
-    from templar.models import ChangeEvent, TemplateDTO, TemplateExplanation, ValidationIssueDTO
+    from templar.models import (
+        ChangeEvent,
+        SourceLocation,
+        TemplateDTO,
+        TemplateExplanation,
+        ValidationIssueDTO,
+    )
 
 
 def plural(count: int, noun: str) -> str:
@@ -173,12 +179,10 @@ def echo_explanation(explanation: TemplateExplanation) -> None:
     )
     click.echo("layers, highest priority first:")
     for layer in explanation.layers:
-        click.echo(
-            f"  {layer.priority}  {layer.layer:<18} {where(layer.file, layer.line, layer.column)}"
-        )
+        click.echo(f"  {layer.priority}  {layer.layer:<18} {where_of(layer)}")
     click.echo("fields:")
     for field in explanation.fields:
-        at = where(field.source.file, field.source.line, field.source.column)
+        at = where_of(field.source)
         if field.unset:
             click.echo(f"  {field.field} unset by null    <- {field.source.layer} {at}")
         else:
@@ -187,8 +191,17 @@ def echo_explanation(explanation: TemplateExplanation) -> None:
         for old in field.shadowed:
             click.echo(
                 f"      shadows {json.dumps(old.value, default=str)} from {old.layer} "
-                f"{where(old.file, old.line, old.column)}"
+                f"{where_of(old)}"
             )
+
+
+def where_of(source: SourceLocation) -> str:
+    """:func:`where` of a provenance source; a row (SQL) adds its id and version."""
+    shown = where(source.file, source.line, source.column)
+    record = source.record or {}
+    if "id" in record:
+        shown += f" (id {record['id']}, version {record.get('version', '?')})"
+    return shown
 
 
 def where(file: str | None, line: int | None, column: int | None) -> str:

@@ -93,6 +93,11 @@ class StorageBackend(Protocol):
     ``watched_files`` and ``changes`` may be left out: a backend without
     ``watched_files`` is read in full whenever its fingerprint changes, and one without
     ``changes`` cannot be watched (``engine.reload()`` still picks up its changes).
+
+    A backend of rows rather than lines may also have
+    ``describe(source, doc_path) -> dict | None``: what names the row of the template at
+    ``doc_path`` (SQL: ``table``, ``layer``, ``scope``, ``id``, ``version``), which
+    ``--explain`` shows where a file would have a line and column.
     """
 
     name: str

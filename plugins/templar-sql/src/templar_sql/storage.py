@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar, cast
+from urllib.parse import unquote
 
 import orjson
 from sqlalchemy import (
@@ -155,7 +156,7 @@ class SqlStorage:
     @property
     def display_url(self) -> str:
         """The URL with its password hidden, for messages."""
-        return make_url(self.url).render_as_string(hide_password=True)
+        return unquote(make_url(self.url).render_as_string(hide_password=True))
 
     @classmethod
     def from_settings(cls, config_dir: Path, settings: EngineSettings) -> SqlStorage:
@@ -248,6 +249,21 @@ class SqlStorage:
     ) -> tuple[int, int] | None:
         """Rows have no lines: always ``None`` (provenance names the row instead)."""
         return None
+
+    def describe(self, source: LayerSource, doc_path: tuple[Any, ...]) -> dict[str, Any] | None:
+        """The row a template is in, for ``--explain``: table, layer, scope, id and the
+        version of the write that last changed it (as last read)."""
+        if not doc_path:
+            return None
+        template_id = str(doc_path[0])
+        kind_name, scope = _kind_scope(source)
+        return {
+            "table": _templates.name,
+            "layer": kind_name,
+            "scope": scope or None,
+            "id": template_id,
+            "version": self.template_versions.get((source.location, template_id)),
+        }
 
     def watched_files(self) -> list[Path]:
         """No files: the change counter is the fingerprint."""
