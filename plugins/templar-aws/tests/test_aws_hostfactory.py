@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 import pytest
 from templar import TemplateEngine
-from templar.testing import RunCli, WriteLayer, issue_codes, make_engine, write_layer
+from templar.testing import RunCli, WriteLayer, make_engine, write_layer
 
 import templar_aws.plugin
 from templar_aws import AWS_PROVIDER, HOSTFACTORY
@@ -55,10 +55,17 @@ def test_a_higher_layer_unsets_vm_type_to_switch_to_weighted_types(
 ) -> None:
     templar_write("awsprov_templates.json", [hostfactory_template()])
     templar_write("awstype_templates.yaml", "t1: {vmTypes: {m5.large: 1, m5.xlarge: 2}}\n")
-    assert issue_codes(templar_engine.validate()) == ["aws-instance-type-conflict"]
+    both = templar_engine.get_template("t1")
+    assert both is not None
+    assert (both.configuration["vm_type"], list(both.configuration["vm_types"])) == (
+        "t3.medium",
+        ["m5.large", "m5.xlarge"],
+    )
     templar_write("awstype_templates.yaml", "t1: {vmType: null, vmTypes: {m5.large: 1}}\n")
     templar_engine.reload()
     assert templar_engine.validate().issues == []
+    weighted = templar_engine.get_template("t1")
+    assert weighted is not None and "vm_type" not in weighted.configuration
 
 
 def test_export_is_the_hostfactory_entry(

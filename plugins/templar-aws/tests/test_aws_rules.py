@@ -28,8 +28,8 @@ LT = "lt-0e8c754449b27161c"
         ({"vmType": None}, ["aws-instance-type-required"]),
         ({"vmType": None, "launchTemplateId": LT}, []),
         ({"vmType": None, "vmTypes": {"t3.large": 2}}, []),
-        ({"vmTypes": {"t3.large": 2}}, ["aws-instance-type-conflict"]),
-        # ORB writes vmType as the first of vmTypes: consistent, nothing to say.
+        # vmType with vmTypes: ORB writes both and provisions vmTypes; no issue.
+        ({"vmTypes": {"t3.large": 2}}, []),
         ({"vmType": "t3.large", "vmTypes": {"t3.large": 2, "m5.large": 1}}, []),
         ({"launchTemplateVersion": 2}, ["aws-launch-template-version-without-id"]),
         ({"launchTemplateId": LT, "launchTemplateVersion": 2}, []),

@@ -66,13 +66,15 @@ def cpus_and_memory(instance_type: str) -> tuple[int, int]:
 def derived_attributes(configuration: dict[str, Any]) -> dict[str, list[str]] | None:
     """The ``attributes`` ORB would print for a validated configuration without any.
 
-    From ``vmType`` (its first type if it lists several), else the first of ``vmTypes``
-    (the type ORB makes primary), else the minimums of ``abisInstanceRequirements``;
-    ``None`` when the template names no instance type (a launch template may).
+    From the first of ``vmTypes`` (the type ORB makes primary; ORB provisions ``vmTypes``
+    when both are set), else ``vmType`` (its first type if it lists several), else the
+    minimums of ``abisInstanceRequirements``; ``None`` when the template names no instance
+    type (a launch template may).
     """
-    instance_type = (configuration.get("vm_type") or "").split(",")[0].strip()
-    if not instance_type and configuration.get("vm_types"):
+    if configuration.get("vm_types"):
         instance_type = next(iter(configuration["vm_types"]))
+    else:
+        instance_type = (configuration.get("vm_type") or "").split(",")[0].strip()
     if instance_type:
         vcpus, memory = cpus_and_memory(instance_type)
     elif configuration.get("abis_instance_requirements"):

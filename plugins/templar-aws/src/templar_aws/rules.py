@@ -112,18 +112,9 @@ def check_template(template: TemplateDTO) -> list[ValidationIssueDTO]:
             "no instance type: set vmType, vmTypes or abisInstanceRequirements (or use a "
             "launch template that names one)",
         )
-    if (
-        config.vm_type
-        and config.vm_types
-        and not set(config.vm_type.split(",")) <= set(config.vm_types)
-    ):
-        report(
-            "aws-instance-type-conflict",
-            "configuration.vm_types",
-            f"vmType '{config.vm_type}' is not among vmTypes; ORB provisions the vmTypes "
-            "(a higher layer can unset one with null)",
-            Severity.WARNING,
-        )
+    # vmType with vmTypes is no conflict: ORB writes both (vmType the first of vmTypes) and
+    # provisions vmTypes; an ORB config's template_defaults often give a vmType beside a
+    # template's vmTypes. The README says which one is used.
     if config.launch_template_version is not None and not config.launch_template_id:
         report(
             "aws-launch-template-version-without-id",
