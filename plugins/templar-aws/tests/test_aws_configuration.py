@@ -339,9 +339,9 @@ def test_accepted_and_normalised(
         ),
         ({"vmType": None, "vmTypes": ["t3.medium"]}, "configuration.vm_types", "valid dictionary"),
         (
-            {"priceType": "reserved"},
+            {"priceType": "dedicated"},
             "configuration.price_type",
-            "'ondemand', 'spot' or 'heterogeneous'",
+            "'ondemand', 'spot', 'heterogeneous' or 'reserved'",
         ),
         (
             {"priceType": "spot", "allocationStrategy": "cheapest"},

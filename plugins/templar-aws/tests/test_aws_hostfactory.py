@@ -298,7 +298,7 @@ def test_file_schema_accepts_the_samples_and_catches_typos(
     )
     for bad in (
         [{"templateId": "t", "maxNumbr": 2}],
-        [{"templateId": "t", "priceType": "reserved"}],
+        [{"templateId": "t", "priceType": "dedicated"}],
         [{"templateId": "t", "subnetIds": ["net-1"]}],
         [{"maxNumber": 2}],
         {"templates": [{"templateId": "t", "attributes": {"ncpus": ["Numeric"]}}]},

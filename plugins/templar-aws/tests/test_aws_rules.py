@@ -110,6 +110,12 @@ LT = "lt-0e8c754449b27161c"
             ["aws-fleet-type-unsupported"],
         ),
         ({"keyName": "{{ key_name }}"}, ["aws-unrendered-placeholder"]),
+        ({"priceType": "reserved"}, []),
+        ({"allocationStrategy": "prioritized"}, []),
+        (
+            {"priceType": "spot", "allocationStrategy": "prioritized"},
+            ["aws-allocation-strategy-unsupported"],
+        ),
         ({"provider_api_spec": {"ImageId": "{{ image_id }}"}}, []),
     ],
 )

@@ -434,11 +434,14 @@ class AwsConfiguration(BaseModel):
     )
     price_type: (
         Annotated[
-            Literal["ondemand", "spot", "heterogeneous"],
-            _normalizer(("ondemand", "spot", "heterogeneous")),
+            Literal["ondemand", "spot", "heterogeneous", "reserved"],
+            _normalizer(("ondemand", "spot", "heterogeneous", "reserved")),
         ]
         | None
-    ) = Field(default=None, description="ondemand, spot, or heterogeneous (a mix).")
+    ) = Field(
+        default=None,
+        description="ondemand, spot, heterogeneous (a mix), or reserved (ORB's PriceType).",
+    )
     max_spot_price: Annotated[float, BeforeValidator(_reject_bool), Field(gt=0)] | None = Field(
         default=None, description="Highest spot price per instance hour, in USD."
     )
@@ -450,12 +453,15 @@ class AwsConfiguration(BaseModel):
                 "capacityOptimized",
                 "capacityOptimizedPrioritized",
                 "priceCapacityOptimized",
+                "prioritized",
             ],
-            _normalizer(SPOT_ALLOCATION_STRATEGIES),
+            _normalizer((*SPOT_ALLOCATION_STRATEGIES, "prioritized")),
         ]
         | None
     ) = Field(
-        default=None, description="Spot allocation strategy (camelCase, hyphenated or snake_case)."
+        default=None,
+        description="Allocation strategy (camelCase, hyphenated or snake_case); prioritized is "
+        "an on-demand one (ORB's AWSAllocationStrategy).",
     )
     allocation_strategy_on_demand: (
         Annotated[

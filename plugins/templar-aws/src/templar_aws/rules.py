@@ -262,6 +262,13 @@ def _check_pricing(config: AwsConfiguration, api: str | None, report: _Report) -
                 f"vmTypesPriority names {', '.join(unknown)}, which vmTypes does not list",
                 Severity.WARNING,
             )
+    if config.allocation_strategy == "prioritized" and price == "spot":
+        report(
+            "aws-allocation-strategy-unsupported",
+            "configuration.allocation_strategy",
+            "prioritized is an on-demand allocation strategy; spot capacity has no "
+            "prioritized (use capacityOptimizedPrioritized)",
+        )
     if api == "RunInstances" and price == "heterogeneous":
         report(
             "aws-price-type-unsupported",
