@@ -76,7 +76,9 @@ class CamelCaseKeyStyle:
         for canonical, external in self.overrides.items():
             if key == external:
                 return canonical
-        return camel_to_snake(key)
+        # An alias is resolved after the conversion too: ``maxInstances`` is ``max_instances``.
+        snake = camel_to_snake(key)
+        return self.aliases.get(snake, snake)
 
     def to_external(self, key: str) -> str:
         """See :meth:`KeyStyle.to_external`."""

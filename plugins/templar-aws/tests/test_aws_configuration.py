@@ -172,6 +172,17 @@ def load(
                 "context": "c-123",
             },
         ),
+        # Aliases resolve after the key-style conversion: camelCase ORB names read too.
+        (
+            {
+                "maxNumber": None,
+                "vmType": None,
+                "maxInstances": 6,
+                "machineTypes": {"m5.large": 1},
+                "machineSshKey": "k",
+            },
+            {"max_number": 6, "vm_types": {"m5.large": 1}, "key_name": "k"},
+        ),
         # ORB's tags are the instance tags.
         ({"tags": {"team": "hpc"}}, {"instance_tags": {"team": "hpc"}}),
         # What orb templates list prints: instanceTags as the JSON text of a mapping.

@@ -111,6 +111,8 @@ LT = "lt-0e8c754449b27161c"
         ),
         ({"keyName": "{{ key_name }}"}, ["aws-unrendered-placeholder"]),
         ({"priceType": "reserved"}, []),
+        ({"maxNumber": 0}, ["aws-max-number-not-positive"]),
+        ({"maxNumber": -1}, ["aws-max-number-not-positive"]),
         ({"allocationStrategy": "prioritized"}, []),
         (
             {"priceType": "spot", "allocationStrategy": "prioritized"},

@@ -93,6 +93,16 @@ def check_template(template: TemplateDTO) -> list[ValidationIssueDTO]:
         )
         api = None
 
+    if config.max_number <= 0:
+        report(
+            "aws-max-number-not-positive",
+            "configuration.max_number",
+            f"maxNumber is {config.max_number}: ORB refuses a template below 1 (its "
+            "Template: max_machines must be greater than 0), and with 0 HostFactory can "
+            "request no host from it",
+            Severity.WARNING,
+        )
+
     launch_template = bool(
         config.launch_template_id or config.launch_template_spec or config.launch_template_spec_file
     )
