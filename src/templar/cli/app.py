@@ -12,6 +12,7 @@ import click
 from templar.cli.commands.cache import cache_group
 from templar.cli.commands.plugins import plugins_command, schema_command
 from templar.cli.commands.query import list_command, show_command
+from templar.cli.commands.storage import history_command, migrate_command
 from templar.cli.commands.validate import validate_command
 from templar.cli.commands.watch import watch_command
 from templar.cli.context import EXIT_FAILURE, CliContext, fail, show_warning
@@ -143,6 +144,8 @@ for _command in (
     schema_command,
     cache_group,
     watch_command,
+    history_command,
+    migrate_command,
 ):
     cli.add_command(_command)
 

@@ -204,6 +204,9 @@ class StorageSpec:
     #: ``$TEMPLAR_STORAGE_URL`` with one of them selects it when ``templar.yaml`` names
     #: no ``storage.backend``
     url_schemes: tuple[str, ...] = ()
+    #: ``from_url(url, config_dir)`` opens the backend on an explicit URL, whatever the
+    #: engine config and environment say (``templates migrate --to sql:URL``)
+    from_url: Callable[[str, Path], StorageBackend] | None = None
 
 
 #: The environment variable naming the storage by URL (``sqlite:///templates.db``); the

@@ -21,6 +21,7 @@ SQL_STORAGE = StorageSpec(
     description="Template layers as rows in SQLite or PostgreSQL, with versioned writes "
     "and an audit trail.",
     url_schemes=("sqlite", "postgresql", "postgres"),
+    from_url=SqlStorage.from_url,
 )
 
 

@@ -181,6 +181,12 @@ class SqlStorage:
             )
         return cls(str(url), config_dir=config_dir, **{k: float(v) for k, v in options.items()})
 
+    @classmethod
+    def from_url(cls, url: str, config_dir: Path) -> SqlStorage:
+        """The backend on ``url`` exactly (``templates migrate``): neither the engine
+        config nor ``$TEMPLAR_STORAGE_URL`` is consulted."""
+        return cls(url, config_dir=config_dir)
+
     def close(self) -> None:
         """Close every pooled connection."""
         self._finalizer()
