@@ -3,20 +3,38 @@
 SQLite works with nothing else installed (``sqlite:///templates.db``); PostgreSQL, for
 many hosts over one database, with the ``postgres`` extra
 (``postgresql+psycopg://user@host/db``). See the README of this distribution.
+
+The names below are imported on first use, so that loading the plugin (which every
+``templates`` command does) costs nothing until the backend is opened.
 """
 
 from __future__ import annotations
 
-from templar_sql.storage import (
-    NOTIFY_CHANNEL,
-    URL_ENVIRONMENT_VARIABLE,
-    AuditEntry,
-    SqlStorage,
-    default_actor,
-    location_of,
-    normalise_url,
-)
-from templar_sql.tables import SCHEMA_VERSION
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from templar_sql.storage import (
+        NOTIFY_CHANNEL,
+        URL_ENVIRONMENT_VARIABLE,
+        AuditEntry,
+        SqlStorage,
+        default_actor,
+        location_of,
+        normalise_url,
+    )
+    from templar_sql.tables import SCHEMA_VERSION
+
+_WHERE = {
+    "NOTIFY_CHANNEL": "storage",
+    "URL_ENVIRONMENT_VARIABLE": "storage",
+    "AuditEntry": "storage",
+    "SqlStorage": "storage",
+    "default_actor": "storage",
+    "location_of": "storage",
+    "normalise_url": "storage",
+    "SCHEMA_VERSION": "tables",
+}
 
 __all__ = [
     "NOTIFY_CHANNEL",
@@ -28,3 +46,10 @@ __all__ = [
     "location_of",
     "normalise_url",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    module = _WHERE.get(name)
+    if module is None:
+        raise AttributeError(f"module 'templar_sql' has no attribute {name!r}")
+    return getattr(importlib.import_module(f"templar_sql.{module}"), name)

@@ -110,6 +110,8 @@ class ThrowawayPostgres:
             "-c listen_addresses=''",
             f"-c unix_socket_directories='{self.socket_dir}'",
             f"-p {_PORT}",
+            # test sessions keep a small pool open per database they made
+            "-c max_connections=300",
         ]
         if not self.durable:
             # Not synchronous_commit=off: a killed server would lose commits it had

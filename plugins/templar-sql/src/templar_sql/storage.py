@@ -14,6 +14,7 @@ body ever becomes part of SQL text.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import getpass
 import os
@@ -21,7 +22,6 @@ import socket
 import threading
 import time
 import uuid
-import weakref
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -139,10 +139,7 @@ class SqlStorage:
         self.url = normalise_url(url, config_dir)
         self.poll_interval = poll_interval
         self.connect_timeout = connect_timeout
-        self._engine = _create_engine(self.url, connect_timeout)
-        # Engines never close their storage: close the pooled connections when this
-        # object goes (or at exit), not leave them to the garbage collector.
-        self._finalizer = weakref.finalize(self, self._engine.dispose)
+        self._engine = _shared_engine(self.url, connect_timeout)
         self.dialect = self._engine.dialect.name
         self._schema_ready = False
         self._listed: str | None = None  # the fingerprint of the last list_sources
@@ -188,8 +185,8 @@ class SqlStorage:
         return cls(url, config_dir=config_dir)
 
     def close(self) -> None:
-        """Close every pooled connection."""
-        self._finalizer()
+        """Close every pooled connection to this database (the next query opens one)."""
+        self._engine.dispose()
 
     # -- reading ------------------------------------------------------------------------
 
@@ -829,6 +826,30 @@ def normalise_url(url: str, config_dir: Path | None = None) -> str:
             path = config_dir / path
         parsed = parsed.set(database=str(path))
     return parsed.render_as_string(hide_password=False)
+
+
+_ENGINES: dict[tuple[str, float], Engine] = {}
+_ENGINES_LOCK = threading.Lock()
+
+
+def _shared_engine(url: str, connect_timeout: float) -> Engine:
+    """One SQLAlchemy engine (and connection pool) per database per process, as
+    SQLAlchemy recommends: a new TemplateEngine on the same database reuses connections
+    instead of opening one (and having the dialect probe the server) every time."""
+    key = (url, connect_timeout)
+    with _ENGINES_LOCK:
+        engine = _ENGINES.get(key)
+        if engine is None:
+            engine = _ENGINES[key] = _create_engine(url, connect_timeout)
+        return engine
+
+
+@atexit.register
+def _dispose_engines() -> None:
+    """Close pooled connections at exit, rather than leave them to the collector."""
+    with _ENGINES_LOCK:
+        for engine in _ENGINES.values():
+            engine.dispose()
 
 
 def _create_engine(url: str, connect_timeout: float) -> Engine:
