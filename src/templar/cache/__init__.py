@@ -1,0 +1,306 @@
+"""The on-disk cache: whole loads and parsed layer files, as JSON, under a TTL.
+
+These entries live in one ``diskcache`` directory:
+
+* a **state** entry holds everything a load produced (the effective templates, the
+  validation results, the file issues), under a key covering every input of the load:
+  the storage fingerprint (for files: path, size, mtime and content hash of every
+  layer file and of ``templar.yaml``), the engine settings, the config directory, the
+  names, versions and code of the loaded plugins, and Templar's own version and code.
+  A new process that finds it serves ``list``, ``show`` and ``validate`` without
+  reading, merging or validating anything;
+* a **layer** entry holds one parsed file, under its path and content hash, so that
+  after an edit only the edited file is parsed again;
+* a **files** entry per config directory remembers the ``stat`` and content hash of
+  each file as last hashed (:mod:`templar.snapshot`), so that a warm command only
+  calls ``stat`` on the files; small **meta** and **hits** entries date and count
+  each load.
+
+The package is three parts and this front: :mod:`templar.cache.store` (diskcache,
+bytes in and out, sealed and checksummed, never pickled), :mod:`templar.cache.codec`
+(states and layers as JSON) and :mod:`templar.cache.keys`. An entry whose header,
+length, checksum or JSON is wrong is dropped with a
+:class:`~templar.errors.TemplarCacheWarning` and the load goes on from the files.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import orjson
+from pydantic import BaseModel, ConfigDict, Field
+
+from templar.cache import codec
+from templar.cache.codec import FileStateRecord
+from templar.cache.keys import (
+    HITS,
+    LAST,
+    LAYER,
+    META,
+    STATE,
+    STATS_HITS,
+    STATS_MISSES,
+    files_key,
+    layer_key,
+    plugins_fingerprint,
+    state_key,
+)
+from templar.cache.store import CACHE_DIR_ENV, CacheStore, CorruptEntryError, resolve_cache_dir
+from templar.storage import LayerSource, RawLayer
+
+if TYPE_CHECKING:
+    from templar.settings import CacheSettings
+    from templar.state import EngineState
+
+__all__ = [
+    "CACHE_DIR_ENV",
+    "CacheEntryInfo",
+    "CacheInfo",
+    "CachedState",
+    "FileStateRecord",
+    "TemplateCache",
+    "plugins_fingerprint",
+    "resolve_cache_dir",
+    "state_key",
+]
+
+#: how long an entry's age and hits outlive it, so that an expired entry can still be
+#: reported as expired
+_META_GRACE_SECONDS = 86_400
+
+
+class CacheEntryInfo(BaseModel):
+    """The cached load of one config directory, as ``templates cache info`` shows it."""
+
+    model_config = ConfigDict(defer_build=True)  # the warm path must not pay for it
+
+    config_dir: str
+    templates: int
+    cached_at: datetime
+    age_seconds: float
+    expired: bool
+    hit_count: int
+
+
+class CacheInfo(BaseModel):
+    """What ``templates cache info`` prints."""
+
+    model_config = ConfigDict(defer_build=True)
+
+    directory: str
+    enabled: bool
+    ttl_seconds: float
+    size_bytes: int = 0
+    entries: int = 0
+    loads: int = 0
+    parsed_files: int = 0
+    hits: int = 0
+    misses: int = 0
+    current: CacheEntryInfo | None = Field(
+        default=None, description="The entry of this config directory, if cached."
+    )
+
+
+@dataclass
+class CachedState:
+    """A load found in the cache."""
+
+    state: EngineState
+    cached_at: datetime
+    hit_count: int
+
+
+class TemplateCache:
+    """One cache directory, opened by one engine (several may share the directory).
+
+    Every method is safe to call when the cache is broken: problems become a
+    :class:`~templar.errors.TemplarCacheWarning`, a miss, and no crash.
+    """
+
+    def __init__(self, directory: Path, ttl_seconds: float) -> None:
+        self.directory = directory
+        self.ttl_seconds = ttl_seconds
+        #: the diskcache directory, bytes in and out
+        self.store = CacheStore(directory)
+
+    def __repr__(self) -> str:
+        return f"TemplateCache({str(self.directory)!r}, ttl_seconds={self.ttl_seconds})"
+
+    @classmethod
+    def for_settings(cls, settings: CacheSettings, config_dir: Path) -> TemplateCache:
+        """The cache an engine with these settings uses."""
+        return cls(resolve_cache_dir(settings, config_dir), settings.ttl_seconds)
+
+    def close(self) -> None:
+        """Close this thread's database connection (reopened on the next use)."""
+        self.store.close()
+
+    # -- whole loads ----------------------------------------------------------------
+
+    def load_state(self, key: str) -> CachedState | None:
+        """The cached load under ``key``, counting a hit or a miss; ``None`` on a miss."""
+        entry = STATE + key
+        found = self.store.read(entry, "state")
+        if found is not None and time.time() - found[0] > self.ttl_seconds:
+            found = None  # kept as a last good load only: not fresh
+        state = None
+        if found is not None:
+            try:
+                state = codec.decode_state(found[1])
+            except CorruptEntryError as e:
+                self.store.drop(entry, e)
+        if found is None or state is None:
+            self.store.increment(STATS_MISSES)
+            return None
+        hits = self.store.increment(STATS_HITS, HITS + key)
+        return CachedState(state, _timestamp(found[0]), int(hits or 0))
+
+    def store_state(
+        self, key: str, state: EngineState, config_dir: Path, *, last_good: str | None = None
+    ) -> bool:
+        """Write a load under ``key``; ``False`` when it cannot be stored faithfully
+        as JSON (a non-finite number, a non-text mapping key) or the TTL is zero.
+
+        With ``last_good`` (a key of the config without the storage fingerprint), the
+        entry is also the one :meth:`load_last_state` serves when the storage cannot be
+        reached, and is kept a day past its TTL for that."""
+        if self.ttl_seconds <= 0:
+            return False
+        payload = codec.encode_state(state)
+        if payload is None:
+            return False
+        now = time.time()
+        templates = sum(len(t) for t in state.templates.values())
+        meta = {"config_dir": str(config_dir), "templates": templates, "cached_at": now}
+        keep = self.ttl_seconds + _META_GRACE_SECONDS
+        plain: list[tuple[str, bytes | int, float]] = [
+            (HITS + key, 0, keep),
+            (META + key, orjson.dumps(meta), keep),
+        ]
+        if last_good:
+            plain.append((LAST + last_good, key.encode(), keep))
+        return self.store.write(
+            STATE + key,
+            "state",
+            payload,
+            now,
+            keep if last_good else self.ttl_seconds,
+            plain=plain,
+        )
+
+    def load_last_state(self, last_good: str) -> CachedState | None:
+        """The last load stored with ``last_good``, whatever its age: what a reading
+        command serves, with a warning, when the storage cannot be reached."""
+        pointer = self.store.read_plain(LAST + last_good)
+        if type(pointer) is not bytes:
+            return None
+        entry = STATE + pointer.decode(errors="replace")
+        found = self.store.read(entry, "state")
+        if found is None:
+            return None
+        try:
+            return CachedState(codec.decode_state(found[1]), _timestamp(found[0]), 0)
+        except CorruptEntryError as e:
+            self.store.drop(entry, e)
+            return None
+
+    def entry_info(self, key: str) -> CacheEntryInfo | None:
+        """Age and hits of the load cached under ``key``, without reading it."""
+        raw_meta = self.store.read_plain(META + key)
+        if type(raw_meta) is not bytes:
+            return None
+        try:
+            meta = orjson.loads(raw_meta)
+            cached_at = _timestamp(meta["cached_at"])
+            age = time.time() - float(meta["cached_at"])
+            hits = self.store.read_plain(HITS + key)
+            return CacheEntryInfo(
+                config_dir=str(meta["config_dir"]),
+                templates=int(meta["templates"]),
+                cached_at=cached_at,
+                age_seconds=round(age, 3),
+                expired=age > self.ttl_seconds,
+                hit_count=int(hits) if isinstance(hits, int) else 0,
+            )
+        except (orjson.JSONDecodeError, KeyError, TypeError, ValueError):
+            return None
+
+    # -- what the layer reader saw --------------------------------------------------
+
+    def load_file_states(self, config_dir: Path) -> dict[str, FileStateRecord]:
+        """``stat``, content hash and time read of the files of ``config_dir``, as the
+        last process that hashed them saw them (see :mod:`templar.snapshot`)."""
+        key = files_key(config_dir)
+        found = self.store.read(key, "files")
+        if found is None:
+            return {}
+        try:
+            return codec.decode_file_states(found[1])
+        except CorruptEntryError as e:
+            self.store.drop(key, e)
+            return {}
+
+    def store_file_states(self, config_dir: Path, states: dict[str, FileStateRecord]) -> None:
+        """Remember what the layer reader saw (see :meth:`load_file_states`)."""
+        key = files_key(config_dir)
+        payload = codec.encode_file_states(states)
+        if payload is not None:
+            expire = self.ttl_seconds + _META_GRACE_SECONDS
+            self.store.write(key, "files", payload, time.time(), expire)
+
+    # -- parsed files ---------------------------------------------------------------
+
+    def load_layer(self, source: LayerSource, digest: str) -> RawLayer | None:
+        """The parsed layer of ``source`` whose bytes hash to ``digest``, if cached."""
+        key = layer_key(source.location, digest)
+        found = self.store.read(key, "layer")
+        if found is None:
+            return None
+        try:
+            return codec.decode_layer(found[1], source)
+        except CorruptEntryError as e:
+            self.store.drop(key, e)
+            return None
+
+    def store_layer(self, digest: str, layer: RawLayer) -> bool:
+        """Cache one parsed layer under its path and content hash."""
+        if self.ttl_seconds <= 0:
+            return False
+        payload = codec.encode_layer(layer)
+        if payload is None:
+            return False
+        key = layer_key(layer.source.location, digest)
+        return self.store.write(key, "layer", payload, time.time(), self.ttl_seconds)
+
+    # -- the cache command ----------------------------------------------------------
+
+    def info(self, current_key: str | None = None) -> CacheInfo:
+        """Size, entries, hits and misses of the directory (``templates cache info``)."""
+        info = CacheInfo(directory=str(self.directory), enabled=True, ttl_seconds=self.ttl_seconds)
+        counted = self.store.count((STATE, LAYER))
+        if counted is None:
+            return info
+        counts, info.size_bytes = counted
+        info.loads, info.parsed_files = counts[STATE], counts[LAYER]
+        info.entries = info.loads + info.parsed_files
+        info.hits = _count(self.store.read_plain(STATS_HITS))
+        info.misses = _count(self.store.read_plain(STATS_MISSES))
+        if current_key is not None:
+            info.current = self.entry_info(current_key)
+        return info
+
+    def clear(self) -> int:
+        """Remove every entry and counter; returns how many entries there were."""
+        return self.store.clear((STATE, LAYER))
+
+
+def _count(value: Any) -> int:
+    return int(value) if isinstance(value, int) else 0
+
+
+def _timestamp(value: Any) -> datetime:
+    return datetime.fromtimestamp(float(value), UTC)
