@@ -1,5 +1,12 @@
 """Loading plugins and keeping the registries they fill. One :class:`PluginHost` per engine.
 
+Hooks are called the way pluggy documents (``pm.hook.NAME(**kwargs)``), so
+``wrapper=True``, ``tryfirst``/``trylast`` and ``firstresult`` behave as pluggy says.
+To keep one failing plugin from stopping the others, each plugin is registered as an
+:class:`IsolatedPlugin`: its hook implementations (not its wrappers) are guarded, so
+that an exception is recorded as that plugin's failure and pluggy goes on to the next
+implementation, as if that one had returned ``None``.
+
 Plugins come from the ``templar`` entry-point group. ``TEMPLAR_PLUGINS`` is a
 comma-separated allow-list of entry-point names (empty: load none);
 ``TEMPLAR_STRICT_PLUGINS=1`` turns every plugin failure into a :class:`PluginError`
@@ -8,7 +15,9 @@ instead of a :class:`TemplarPluginWarning`.
 
 from __future__ import annotations
 
+import functools
 import os
+import threading
 import time
 import warnings
 from collections.abc import Callable, Iterator, Sequence
@@ -53,6 +62,53 @@ class Registered(Generic[T]):
 
 
 @dataclass
+class HookCall:
+    """One call of a hook through :meth:`PluginHost.call`."""
+
+    hook_name: str
+    #: what pluggy returned (a list of results; one result for a firstresult hook)
+    result: Any = None
+    #: (plugin, what it returned), in the order pluggy called them
+    returned: list[tuple[str, Any]] = field(default_factory=list)
+    #: (plugin, exception) of every implementation that raised
+    failures: list[tuple[str, Exception]] = field(default_factory=list)
+    #: the plugins whose implementation runs now (innermost last)
+    plugins: list[str] = field(default_factory=list)
+
+
+class IsolatedPlugin:
+    """A plugin as registered on pluggy: the same hook implementations, each guarded by
+    ``guard`` (see the module docstring); wrappers are registered as they are.
+
+    :param plugin: the plugin object or module.
+    :param name: its name on the plugin manager.
+    :param guard: ``guard(name, function)`` returns the guarded function.
+    """
+
+    def __init__(
+        self,
+        plugin: object,
+        name: str,
+        guard: Callable[[str, Callable[..., Any]], Callable[..., Any]],
+    ) -> None:
+        #: what the cache's plugin fingerprint looks at: the plugin's own module
+        self.__name__ = getattr(plugin, "__name__", None) or type(plugin).__module__
+        self.plugin = plugin
+        for attribute in dir(plugin):
+            function = getattr(plugin, attribute, None)
+            options = getattr(function, f"{ENTRY_POINT_GROUP}_impl", None)
+            if not callable(function) or not isinstance(options, dict):
+                continue
+            if options.get("wrapper") or options.get("hookwrapper"):
+                setattr(self, attribute, function)  # wrappers run as pluggy documents
+            else:
+                setattr(self, attribute, guard(name, function))
+
+    def __repr__(self) -> str:
+        return f"<IsolatedPlugin {self.plugin!r}>"
+
+
+@dataclass
 class PluginHost:
     """A pluggy plugin manager and the registries its plugins fill.
 
@@ -66,6 +122,8 @@ class PluginHost:
     infos: dict[str, PluginInfo] = field(init=False, default_factory=dict)
     _providers: dict[str, Registered[ProviderSpec]] | None = field(init=False, default=None)
     _storages: dict[str, Registered[StorageSpec]] | None = field(init=False, default=None)
+    #: per thread, the hook calls under way (what the guards report to)
+    _local: threading.local = field(init=False, default_factory=threading.local)
 
     def __post_init__(self) -> None:
         self.pm = pluggy.PluginManager(ENTRY_POINT_GROUP)
@@ -123,12 +181,13 @@ class PluginHost:
     def _add(
         self, plugin: object, name: str, start: float, *, version: str | None, builtin: bool
     ) -> str:
+        isolated = IsolatedPlugin(plugin, name, self._guard)
         try:
-            self.pm.register(plugin, name=name)
+            self.pm.register(isolated, name=name)
         except Exception as e:
             self.fail(name, "could not be registered", e)
             return name
-        hooks = [h.name for h in self.pm.get_hookcallers(plugin) or []]
+        hooks = [h.name for h in self.pm.get_hookcallers(isolated) or []]
         self.infos[name] = PluginInfo(
             name=name,
             version=version,
@@ -160,32 +219,79 @@ class PluginHost:
         """Whether any registered plugin implements ``hook_name``."""
         return bool(getattr(self.pm.hook, hook_name).get_hookimpls())
 
+    def call(self, hook_name: str, **kwargs: Any) -> HookCall:
+        """Call a hook through pluggy (``pm.hook.NAME(**kwargs)``); the result, what each
+        plugin returned and which plugins raised. A raising wrapper fails the call: it
+        is reported as a failure of every plugin that wraps the hook."""
+        calls: list[HookCall] = self._calls()
+        record = HookCall(hook_name)
+        calls.append(record)
+        try:
+            record.result = getattr(self.pm.hook, hook_name)(**kwargs)
+        except PluginError:
+            raise
+        except Exception as e:
+            wrappers = [
+                impl.plugin_name
+                for impl in getattr(self.pm.hook, hook_name).get_hookimpls()
+                if impl.wrapper or impl.hookwrapper
+            ]
+            record.failures.append((", ".join(wrappers) or "?", e))
+        finally:
+            calls.pop()
+        return record
+
     def call_each(
         self,
         hook_name: str,
         errors: list[tuple[str, Exception]] | None = None,
         **kwargs: Any,
     ) -> Iterator[tuple[str, Any]]:
-        """Call every implementation of a hook on its own, in registration order, so one
-        failing plugin is reported and skipped instead of aborting the others.
+        """Call a hook (see :meth:`call`); yields (plugin name, what it returned) for every
+        implementation that did not raise. An exception is a plugin failure, or, when
+        ``errors`` is given, appended to it as (plugin name, exception) instead."""
+        record = self.call(hook_name, **kwargs)
+        for plugin, error in record.failures:
+            if errors is None:
+                self.fail(plugin, f"raised in {hook_name}", error)
+            else:
+                errors.append((plugin, error))
+        yield from record.returned
 
-        Yields (plugin name, result). An exception is a plugin failure, or, when
-        ``errors`` is given, appended to it as (plugin name, exception) instead.
-        """
-        caller = getattr(self.pm.hook, hook_name)
-        for impl in caller.get_hookimpls():
-            args = {k: kwargs[k] for k in impl.argnames if k in kwargs}
+    def _calls(self) -> list[HookCall]:
+        calls: list[HookCall] | None = getattr(self._local, "calls", None)
+        if calls is None:
+            calls = self._local.calls = []
+        return calls
+
+    def _guard(self, plugin: str, function: Callable[..., Any]) -> Callable[..., Any]:
+        """``function`` (one hook implementation of ``plugin``), reporting to the hook
+        call under way: what it returned, or the exception it raised instead of it."""
+
+        @functools.wraps(function)  # keeps pluggy's marker and the argument names
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            calls = self._calls()
+            record = calls[-1] if calls else None
+            if record is not None:
+                record.plugins.append(plugin)
             try:
-                result = impl.function(**args)
+                result = function(*args, **kwargs)
             except PluginError:
                 raise
             except Exception as e:
-                if errors is None:
-                    self.fail(impl.plugin_name, f"raised in {hook_name}", e)
+                if record is None:  # called outside the host: still a reported failure
+                    self.fail(plugin, "raised in a hook", e)
                 else:
-                    errors.append((impl.plugin_name, e))
-                continue
-            yield impl.plugin_name, result
+                    record.failures.append((plugin, e))
+                return None  # pluggy goes on to the next implementation
+            finally:
+                if record is not None:
+                    record.plugins.pop()
+            if record is not None:
+                record.returned.append((plugin, result))
+            return result
+
+        return guarded
 
     @property
     def providers(self) -> dict[str, Registered[ProviderSpec]]:
@@ -203,10 +309,13 @@ class PluginHost:
 
     def _collect(self, hook_name: str, kind: type[T]) -> dict[str, Registered[T]]:
         registry: dict[str, Registered[T]] = {}
-        current: list[str] = []
+        calling: list[str] = []
+        offered: dict[str, list[Any]] = {}
 
-        def register(spec: T) -> None:
-            plugin = current[0]
+        def offer(spec: T) -> None:
+            offered.setdefault(calling[-1] if calling else "?", []).append(spec)
+
+        def register(plugin: str, spec: T) -> None:
             if not isinstance(spec, kind):
                 self.fail(
                     plugin,
@@ -228,21 +337,27 @@ class PluginHost:
             if info is not None and name not in info.registered:
                 info.registered.append(name)
 
+        record = HookCall(hook_name, plugins=calling)
+        calls = self._calls()
+        calls.append(record)
         caller = getattr(self.pm.hook, hook_name)
-        for impl in caller.get_hookimpls():
-            current[:] = [impl.plugin_name]
-            try:
-                impl.function(register=register)
-            except PluginError:
-                raise
-            except Exception as e:
-                self.fail(impl.plugin_name, f"raised in {hook_name}", e)
-                # skipped means skipped: none of its registrations, none of its hooks
-                for name in [
-                    n for n, entry in registry.items() if entry.plugin == impl.plugin_name
-                ]:
-                    del registry[name]
-                self._skip(impl.plugin_name)
+        try:
+            caller(register=offer)
+        finally:
+            calls.pop()
+        failed = {plugin for plugin, _ in record.failures}
+        for plugin, error in record.failures:
+            self.fail(plugin, f"raised in {hook_name}", error)
+            self._skip(plugin)  # skipped means skipped: none of its registrations or hooks
+        # Clashes are settled in registration order, whatever order pluggy called the
+        # plugins in: the built-in plugin, registered first, keeps its names.
+        order = [impl.plugin_name for impl in caller.get_hookimpls()]
+        order += [plugin for plugin in offered if plugin not in order]
+        for plugin in order:
+            if plugin in failed:
+                continue
+            for spec in offered.get(plugin, ()):
+                register(plugin, spec)
         return registry
 
     def _skip(self, plugin: str) -> None:

@@ -206,14 +206,14 @@ class Validator:
         template's supported features."""
         if not self.plugins.has_implementations("templar_validate_template"):
             return spec.features_for(dto) if spec.supported_features else []
-        failures: list[tuple[str, Exception]] = []
-        for plugin, found in self.plugins.call_each(
-            "templar_validate_template",
-            failures,
-            template=dto,
-            provider=spec,
-            instance=instance.name,
-        ):
+        call = self.plugins.call(
+            "templar_validate_template", template=dto, provider=spec, instance=instance.name
+        )
+        # what pluggy returned (a wrapper may have changed it), each list traced back to
+        # the plugin that returned it
+        owners = {id(found): plugin for plugin, found in call.returned}
+        for found in call.result or ():
+            plugin = owners.get(id(found), "a hook wrapper")
             for issue in found or ():
                 if not isinstance(issue, ValidationIssueDTO):
                     self.plugins.fail(plugin, f"returned {issue!r} from templar_validate_template")
@@ -230,7 +230,7 @@ class Validator:
                     at_value=True,
                 )
                 issues.append(located.model_copy(update={"field": issue.field}))
-        for plugin, error in failures:
+        for plugin, error in call.failures:
             issues.append(
                 self.issue(
                     "plugin-error",
