@@ -16,20 +16,51 @@ hooks (:mod:`templar.builtin`).
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 import pluggy
 
 if TYPE_CHECKING:
     import click
 
-    from templar.engine import TemplateEngine
-    from templar.models import ChangeEvent, TemplateDTO, ValidationIssueDTO
+    from templar.models import ChangeEvent, TemplateDTO, ValidationIssueDTO, ValidationReport
     from templar.providers import ProviderSpec
     from templar.storage import StorageSpec
 
 hookspec = pluggy.HookspecMarker("templar")
 hookimpl = pluggy.HookimplMarker("templar")
+
+
+class EngineView(Protocol):
+    """What a hook may read of the engine it runs in (a :class:`templar.TemplateEngine`):
+    its templates and their validation, never its machinery."""
+
+    @property
+    def config_dir(self) -> Path:
+        """The config directory."""
+        ...
+
+    def list_templates(
+        self,
+        provider: str | None = None,
+        provider_type: str | None = None,
+        active_only: bool = True,
+    ) -> list[TemplateDTO]:
+        """Every valid effective template (see :meth:`templar.TemplateEngine.list_templates`)."""
+        ...
+
+    def get_template(self, template_id: str, provider: str | None = None) -> TemplateDTO | None:
+        """One template by id, or ``None``."""
+        ...
+
+    def validate(self) -> ValidationReport:
+        """Validation results of every template and every file."""
+        ...
+
+    def stale_templates(self) -> dict[str, list[str]]:
+        """Template ids served from their last good version, per instance."""
+        ...
 
 
 @hookspec
@@ -84,12 +115,13 @@ def templar_validate_template(
 
 
 @hookspec
-def templar_on_change(event: ChangeEvent, engine: TemplateEngine) -> None:
+def templar_on_change(event: ChangeEvent, engine: EngineView) -> None:
     """React to a reload that changed something (hot reload, ``reload()``).
 
     :param event: added, changed, removed and stale template ids per provider
         instance, and the validation issues the change introduced.
-    :param engine: the engine that reloaded; read templates from it, do not reload it
+    :param engine: the engine that reloaded (a :class:`templar.TemplateEngine`, typed as
+        the read-only :class:`EngineView`); read templates from it, do not reload it
         from inside this hook.
 
     The return value is ignored. An exception is reported as a plugin failure and
