@@ -302,12 +302,30 @@ def test_an_empty_config_dir_is_a_warning(config_dir: Path) -> None:
 
 
 def test_every_validate_line_has_file_line_and_column() -> None:
+    import json
     import re
 
-    result = CliRunner().invoke(
-        cli, ["--config-dir", str(SAMPLES / "broken"), "validate"], env={"TEMPLAR_PLUGINS": ""}
-    )
-    lines = result.stdout.splitlines()
-    assert lines
-    pattern = re.compile(r"^[^:]+:\d+:\d+: (error|warning) [a-z-]+ ")
-    assert [line for line in lines if not pattern.match(line)] == []
+    def validate(*args: str) -> str:
+        result = CliRunner().invoke(
+            cli,
+            ["--config-dir", str(SAMPLES / "broken"), "validate", *args],
+            env={"TEMPLAR_PLUGINS": ""},
+        )
+        return result.stdout
+
+    lines = validate().splitlines()  # the summary goes to stderr
+    issues = json.loads(validate("--format", "json"))["issues"]
+    assert lines and len(lines) == len(issues)
+    pattern = re.compile(r"^([^:]+):(\d+):(\d+): (error|warning) ([a-z-]+) ")
+    # Issues about a whole file have no position and point at its start (1:1); every
+    # other line shows the position the issue really has, not a stand-in.
+    whole_file = {"alias-bomb"}
+    for line, issue in zip(lines, issues, strict=True):
+        match = pattern.match(line)
+        assert match, line
+        assert match[5] == issue["code"]
+        if issue["code"] in whole_file:
+            assert issue["line"] is None and match.group(2, 3) == ("1", "1")
+        else:
+            assert isinstance(issue["line"], int) and isinstance(issue["column"], int), issue
+            assert (int(match[2]), int(match[3])) == (issue["line"], issue["column"])

@@ -384,16 +384,63 @@ def test_storage_without_files_cannot_be_watched(config_dir: Path) -> None:
 # -- templates watch ----------------------------------------------------------------------
 
 
-def start_cli(config_dir: Path, *args: str) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "templar", "--config-dir", str(config_dir), "watch", *args],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ},
-    )
-    assert process.stderr is not None
-    ready = process.stderr.readline()
+class Process:
+    """A ``templates watch`` subprocess whose output is read with a timeout: a reader
+    thread per stream, so that a hung process fails the test instead of hanging it."""
+
+    def __init__(self, config_dir: Path, *args: str) -> None:
+        self.popen = subprocess.Popen(
+            [sys.executable, "-m", "templar", "--config-dir", str(config_dir), "watch", *args],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env={**os.environ},
+        )
+        self._lines = {"stdout": queue.Queue[str | None](), "stderr": queue.Queue[str | None]()}
+        self._readers = [
+            threading.Thread(target=self._read, args=(name,), daemon=True) for name in self._lines
+        ]
+        for reader in self._readers:
+            reader.start()
+
+    def _read(self, name: str) -> None:
+        with getattr(self.popen, name) as stream:
+            for line in stream:
+                self._lines[name].put(line)
+        self._lines[name].put(None)
+
+    def line(self, name: str = "stdout") -> str:
+        """The next line of ``stdout`` or ``stderr``; fails after TIMEOUT seconds."""
+        try:
+            line = self._lines[name].get(timeout=TIMEOUT)
+        except queue.Empty:
+            pytest.fail(f"no line on {name} within {TIMEOUT} s")
+        return line or ""
+
+    def stop(self) -> tuple[str, str]:
+        """Ctrl-C, then what is left of stdout and stderr once it exited."""
+        self.popen.send_signal(signal.SIGINT)
+        self.popen.wait(timeout=TIMEOUT)
+        rest = {}
+        for name, lines in self._lines.items():
+            text = []
+            while (line := lines.get(timeout=TIMEOUT)) is not None:
+                text.append(line)
+            rest[name] = "".join(text)
+        return rest["stdout"], rest["stderr"]
+
+    def kill(self) -> None:
+        """End it if it is still running, and its readers with it."""
+        if self.popen.poll() is None:
+            self.popen.kill()
+            self.popen.wait()
+        for reader in self._readers:
+            reader.join(TIMEOUT)
+
+
+def start_cli(config_dir: Path, *args: str) -> Process:
+    process = Process(config_dir, *args)
+    ready = process.line("stderr")
     assert ready.startswith("watching "), ready
     assert "2 templates" in ready
     return process
@@ -404,20 +451,16 @@ def test_templates_watch_prints_one_line_per_event_and_exits_cleanly_on_ctrl_c(
     two: None, config_dir: Path, output_format: str
 ) -> None:
     process = start_cli(config_dir, "--format", output_format, "--debounce", str(DEBOUNCE_MS))
-    assert process.stdout is not None
     try:
         path = config_dir / "templates.yaml"
         path.write_text(yaml_templates(("a", "A1"), ("b", "B")))
-        first = process.stdout.readline()
+        first = process.line()
         path.write_text("- template_id: a\n  name: [\n")
-        second = process.stdout.readline()
-        process.send_signal(signal.SIGINT)
-        rest, err = process.communicate(timeout=TIMEOUT)
+        second = process.line()
+        rest, err = process.stop()
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
-    assert process.returncode == 0, err
+        process.kill()
+    assert process.popen.returncode == 0, err
     assert rest == ""
     assert err == "stopped\n"
     if output_format == "json":
@@ -446,22 +489,12 @@ def test_templates_watch_shows_what_is_already_broken_when_it_starts(
     two: None, config_dir: Path
 ) -> None:
     (config_dir / "genericprov_templates.yaml").write_text("- template_id: c\n  name: [\n")
-    process = subprocess.Popen(
-        [sys.executable, "-m", "templar", "--config-dir", str(config_dir), "watch"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ},
-    )
-    assert process.stderr is not None
+    process = Process(config_dir)
     try:
-        issue = process.stderr.readline()
-        ready = process.stderr.readline()
-        process.send_signal(signal.SIGINT)
-        process.communicate(timeout=TIMEOUT)
+        issue = process.line("stderr")
+        ready = process.line("stderr")
+        process.stop()
     finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        process.kill()
     assert "genericprov_templates.yaml:3:1: error parse-error" in issue
     assert ready.startswith("watching ") and "2 templates, 1 error (Ctrl-C to stop)" in ready

@@ -18,6 +18,9 @@ Fixtures:
 
 ``templar_config_dir``
     An empty config directory under ``tmp_path``.
+``templar_cache_dir``
+    A cache directory under ``tmp_path``, set as ``$TEMPLAR_CACHE_DIR`` for the test:
+    the engines and CLI runs of these fixtures never touch the user's own cache.
 ``templar_write``
     ``templar_write(name, content)`` writes a layer file (or ``templar.yaml``) into the
     config directory; see :func:`write_layer`.
@@ -127,6 +130,15 @@ def templar_plugins() -> Sequence[object]:
 
 
 @pytest.fixture
+def templar_cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A private cache directory for the test (``$TEMPLAR_CACHE_DIR``), so that engines
+    and CLI runs of the fixtures never read or write the user's own cache."""
+    path = tmp_path / "templar-cache"
+    monkeypatch.setenv("TEMPLAR_CACHE_DIR", str(path))
+    return path
+
+
+@pytest.fixture
 def templar_config_dir(tmp_path: Path) -> Path:
     """An empty config directory."""
     path = tmp_path / "templar-config"
@@ -146,7 +158,7 @@ def templar_write(templar_config_dir: Path) -> WriteLayer:
 
 @pytest.fixture
 def templar_engine_factory(
-    templar_config_dir: Path, templar_plugins: Sequence[object]
+    templar_config_dir: Path, templar_plugins: Sequence[object], templar_cache_dir: Path
 ) -> Iterator[EngineFactory]:
     """``templar_engine_factory(settings=None)``: a new engine on the config directory
     with ``templar_plugins`` registered, created when called, so that it reads the
@@ -175,7 +187,7 @@ def templar_engine(templar_engine_factory: EngineFactory) -> TemplateEngine:
 
 
 @pytest.fixture
-def templar_cli(templar_config_dir: Path) -> RunCli:
+def templar_cli(templar_config_dir: Path, templar_cache_dir: Path) -> RunCli:
     """``templar_cli(*args, entry_points=None)``: run ``templates --config-dir DIR ARGS``."""
     from click.testing import CliRunner
 
@@ -186,6 +198,7 @@ def templar_cli(templar_config_dir: Path) -> RunCli:
             "TEMPLAR_CONFIG_DIR": None,
             "ORB_CONFIG_DIR": None,
             "TEMPLAR_STRICT_PLUGINS": None,
+            "TEMPLAR_CACHE_DIR": str(templar_cache_dir),
         }
         if entry_points is not None:
             env["TEMPLAR_PLUGINS"] = ",".join(entry_points)
