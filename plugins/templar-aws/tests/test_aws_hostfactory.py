@@ -171,7 +171,11 @@ def test_export_uses_the_api_and_fleet_type_orb_uses(
             hostfactory_template(
                 "meta",
                 priceType="heterogeneous",
-                metadata={"fleet_type": "maintain", "percent_on_demand": 40},
+                metadata={
+                    "fleet_type": "maintain",
+                    "percent_on_demand": 40,
+                    "fleet_role": "spot-fleet-role",
+                },
             ),
         ],
     )
@@ -186,7 +190,11 @@ def test_export_uses_the_api_and_fleet_type_orb_uses(
     assert exported["alias"]["providerApi"] == "ASG"
     assert "fleetType" not in exported["alias"]
     meta = exported["meta"]
-    assert (meta["fleetType"], meta["percentOnDemand"]) == ("maintain", 40)
+    assert (meta["fleetType"], meta["percentOnDemand"], meta["fleetRole"]) == (
+        "maintain",
+        40,
+        "spot-fleet-role",
+    )
     # The legacy key is read as the core field, not kept as configuration.
     legacy = templar_engine.get_template("legacy")
     assert legacy is not None and legacy.provider_api == "EC2FleetInstant"

@@ -111,6 +111,8 @@ LT = "lt-0e8c754449b27161c"
         ),
         ({"keyName": "{{ key_name }}"}, ["aws-unrendered-placeholder"]),
         ({"priceType": "reserved"}, []),
+        # LSF writes no priceType: its spotPrice is what asks for spot capacity.
+        ({"spotPrice": 0.02}, []),
         ({"maxNumber": 0}, ["aws-max-number-not-positive"]),
         ({"maxNumber": -1}, ["aws-max-number-not-positive"]),
         ({"allocationStrategy": "prioritized"}, []),

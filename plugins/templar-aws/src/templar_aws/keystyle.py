@@ -36,7 +36,8 @@ class HostFactoryKeyStyle(CamelCaseKeyStyle):
     ``templateId``, ``maxNumber`` and ``attributes`` first, subnets
     as a comma-separated ``subnetId``, ``instanceTags`` as ``key=value;key2=value2``
     (kept as a mapping when a key or value holds ``=`` or ``;``), empty values dropped.
-    Written to ``awsprov_templates.json``, the export reads back to the same template.
+    Written to ``awsprov_templates.json``, the export reads back to the same template, with
+    what the export fills in (derived ``attributes``, ORB's fleet type) written out.
     """
 
     #: key as written -> canonical name; every key of every layer comes through here.
@@ -60,7 +61,8 @@ class HostFactoryKeyStyle(CamelCaseKeyStyle):
         reports ``aws-attributes-missing``). ``providerApi`` and ``fleetType`` are the ones
         ORB uses: ``AutoScalingGroup`` is ``ASG``, a legacy handler name such as
         ``EC2FleetInstant`` gives its API and fleet type, and ``metadata.fleet_type`` /
-        ``metadata.percent_on_demand`` fill a missing ``fleetType`` / ``percentOnDemand``.
+        ``metadata.percent_on_demand`` / ``metadata.fleet_role`` fill a missing ``fleetType`` /
+        ``percentOnDemand`` / ``fleetRole``, as ORB's ``AWSTemplate`` promotes them.
         """
         configuration = dict(template.configuration)
         attributes = configuration.pop("attributes", None) or derived_attributes(configuration)
@@ -74,9 +76,13 @@ class HostFactoryKeyStyle(CamelCaseKeyStyle):
         fleet_type = metadata_fleet_type(template) or handler_fleet_type
         if fleet_type and not configuration.get("fleet_type"):
             configuration["fleet_type"] = fleet_type
-        percent = (template.metadata or {}).get("percent_on_demand")
+        metadata = template.metadata or {}
+        percent = metadata.get("percent_on_demand")
         if configuration.get("percent_on_demand") is None and isinstance(percent, int):
             configuration["percent_on_demand"] = percent
+        role = metadata.get("fleet_role")
+        if not configuration.get("fleet_role") and isinstance(role, str) and role:
+            configuration["fleet_role"] = role
         for key, value in configuration.items():
             if not _present(value):
                 continue

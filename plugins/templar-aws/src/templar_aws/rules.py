@@ -53,7 +53,8 @@ FLEET_TYPES = {"EC2Fleet": ("instant", "request", "maintain"), "SpotFleet": ("re
 #: Spot allocation strategies an API does not accept (ASG has no ``diversified``).
 UNSUPPORTED_SPOT_STRATEGIES = {"ASG": ("diversified",)}
 #: Fields used only by spot capacity, and only by the on-demand part of a mix.
-SPOT_ONLY_FIELDS = ("max_spot_price", "spot_price", "pools_count", "spot_fleet_request_expiry")
+#: (LSF's spotPrice is not one: in LSF a spotPrice is what makes the request spot.)
+SPOT_ONLY_FIELDS = ("max_spot_price", "pools_count", "spot_fleet_request_expiry")
 MIX_ONLY_FIELDS = ("percent_on_demand", "vm_types_on_demand")
 
 
@@ -340,7 +341,7 @@ def supported_features(template: TemplateDTO) -> list[str]:
     features = []
     if price in ("ondemand", "heterogeneous"):
         features.append("on-demand")
-    if price in ("spot", "heterogeneous"):
+    if price in ("spot", "heterogeneous") or config.get("spot_price"):
         features.append("spot")
     if price == "heterogeneous":
         features.append("on-demand-mix")
