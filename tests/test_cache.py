@@ -229,14 +229,16 @@ def test_warm_and_cold_loads_are_identical(tmp_path: Path, monkeypatch: pytest.M
         )
 
 
-def test_values_json_cannot_hold_are_not_cached(config_dir: Path, write: WriteFile) -> None:
-    write("templates.yaml", "- template_id: a\n  limit: .inf\n  ratio: .nan\n  1: one\n")
+def test_values_json_cannot_hold_are_refused_not_cached(config_dir: Path, write: WriteFile) -> None:
+    # .inf/.nan are refused by the reader (issue 9, item 9); a key is text as written
+    write("templates.yaml", "- template_id: a\n  limit: .inf\n")
+    write("genericprov_templates.yaml", "- template_id: b\n  1: one\n")
     cold = load(config_dir)
+    assert [i.code for i in cold.validate().file_issues] == ["non-finite-number"]
     warm = load(config_dir)
-    assert not warm.state.from_cache
-    configuration = warm.get_template("a").configuration  # type: ignore[union-attr]
-    assert configuration["limit"] == float("inf")
-    assert cold.state.cache_key is None
+    assert warm.state.from_cache
+    assert warm.get_template("a") is None
+    assert warm.get_template("b").configuration == {"1": "one"}  # type: ignore[union-attr]
 
 
 def test_hit_counts_and_entry_dto(simple: Path) -> None:

@@ -16,10 +16,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from templar.errors import TemplateParseError
-from templar.models import LayerKind
+from templar.models import LayerKind, Severity, ValidationIssueDTO
 from templar.orb import CONFIG_FILE, DEFAULTS_FILE
 from templar.positions import Location, PositionIndex
-from templar.reader import parse_document_noting_nulls, read_bytes, read_regular_file
+from templar.reader import parse_layer_document, read_bytes, read_regular_file
 from templar.settings import SETTINGS_FILE_NAMES
 from templar.storage import LayerSource, RawLayer
 from templar.storage.documents import templates_from_document, unparsable_layer
@@ -91,12 +91,26 @@ class FileStorage:
             return unparsable_layer(source, e)
         version = hashlib.sha256(raw).hexdigest()
         try:
-            data, may_hold_nulls = parse_document_noting_nulls(path, raw)
+            document = parse_layer_document(path, raw)
         except TemplateParseError as e:
             layer = unparsable_layer(source, e)
         else:
-            layer = templates_from_document(data, source, lambda p: self.locate(source, p))
-            layer.may_hold_nulls = may_hold_nulls
+            layer = templates_from_document(
+                document.data, source, lambda p: self.locate(source, p)
+            )
+            layer.may_hold_nulls = document.may_hold_nulls
+            # what the reader noted without stopping (a key written twice: the first kept)
+            layer.issues[:0] = [
+                ValidationIssueDTO(
+                    code=issue.code,
+                    severity=Severity.WARNING if issue.warning else Severity.ERROR,
+                    message=issue.reason,
+                    file=source.location,
+                    line=issue.line,
+                    column=issue.column,
+                )
+                for issue in document.issues
+            ]
         layer.version = version
         return layer
 
