@@ -95,9 +95,7 @@ class FileStorage:
         except TemplateParseError as e:
             layer = unparsable_layer(source, e)
         else:
-            layer = templates_from_document(
-                document.data, source, lambda p: self.locate(source, p)
-            )
+            layer = templates_from_document(document.data, source, lambda p: self.locate(source, p))
             layer.may_hold_nulls = document.may_hold_nulls
             # what the reader noted without stopping (a key written twice: the first kept)
             layer.issues[:0] = [
