@@ -38,6 +38,7 @@ import math
 import os
 import re
 import stat
+import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -52,10 +53,15 @@ from templar.errors import TemplateParseError
 #: Source features rapidyaml's JSON emitter drops or mangles: tags, anchors and
 #: aliases, tabs, non-printable characters (which YAML refuses and the careful reader
 #: reports where they are), and escaped surrogates (after which rapidyaml drops the
-#: rest of the mapping). Any of these sends a file the careful way.
+#: rest of the mapping), and NEL, LS and PS, which ruamel.yaml reads as line breaks
+#: and rapidyaml as text. Any of these sends a file the careful way. A tag, an anchor
+#: or an alias only ever starts a node, after a space, a line break or ``[{,:``: a
+#: ``!`` inside ``#!/bin/bash`` or an ``&`` inside ``R&D`` is text, and keeps the fast
+#: path (over-matching, ``"a !b"``, only costs speed).
 _CAREFUL_SOURCE = re.compile(
-    rb"[!&*\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
-    rb"|\xc2[\x80-\x84\x86-\x9f]"
+    rb"(?:\A|(?<=[\s\[{,:]))[!&*]"
+    rb"|[\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f]"
+    rb"|\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]"
     rb"|\xef\xbf[\xbe\xbf]"
     rb"|\\[uU]0*[dD][89a-fA-F]"
 )
@@ -218,25 +224,23 @@ def _parse_json(path: Path, raw: bytes) -> ParsedDocument:
             line=e.lineno,
             column=e.colno,
         ) from e
-    members = _members_within_depth(path, data)
+    members, depth = _members_and_depth(data)
     if _LONG_DIGITS_BYTES.search(raw) or len(_MEMBER_END_BYTES.findall(raw)) != members:
         # orjson turns integers beyond 64 bits into floats and keeps the last of two
         # equal keys, silently: read such a file exactly (JSON is YAML 1.2).
         return _read_json_exactly(path, raw)
+    if depth > MAX_DEPTH:
+        raise _too_deep(path)
     return ParsedDocument(data, b"null" in raw)
 
 
-def _members_within_depth(path: Path | None, data: Any) -> int:
-    """The number of mapping members in ``data``; refuses nesting past :data:`MAX_DEPTH`
-    (JSON output, the merge and validation could not handle it)."""
+def _members_and_depth(data: Any) -> tuple[int, int]:
+    """The number of mapping members in ``data`` and how deep its containers nest."""
     members = 0
     level = [data] if isinstance(data, (dict, list)) else []
-    depth = 0
+    depth = -1
     while level:
-        if depth > MAX_DEPTH:
-            raise TemplateParseError(
-                f"nested deeper than {MAX_DEPTH} levels; refused", file=path, code="too-deep"
-            )
+        depth += 1
         below: list[Any] = []
         for node in level:
             if isinstance(node, dict):
@@ -245,8 +249,14 @@ def _members_within_depth(path: Path | None, data: Any) -> int:
             else:
                 below.extend(v for v in node if isinstance(v, (dict, list)))
         level = below
-        depth += 1
-    return members
+    return members, depth
+
+
+def _too_deep(path: Path | None) -> TemplateParseError:
+    # JSON output, the merge and validation could not handle it
+    return TemplateParseError(
+        f"nested deeper than {MAX_DEPTH} levels; refused", file=path, code="too-deep"
+    )
 
 
 def _parse_yaml_fast(raw: bytes) -> tuple[Any, bool] | None:
@@ -272,11 +282,11 @@ def _parse_yaml_fast(raw: bytes) -> tuple[Any, bool] | None:
         return None
     try:
         data = orjson.loads(emitted)
-        members = _members_within_depth(None, data)
-    except (orjson.JSONDecodeError, TemplateParseError):
+    except orjson.JSONDecodeError:
         return None
-    if len(_MEMBER_END.findall(emitted)) != members:
-        return None  # a key written twice: the careful reader names both lines
+    members, depth = _members_and_depth(data)
+    if len(_MEMBER_END.findall(emitted)) != members or depth > MAX_DEPTH:
+        return None  # a key written twice (the careful reader names both lines), too deep
     return data, "null" in emitted
 
 
@@ -493,7 +503,7 @@ def _parse_yaml_carefully(path: Path, raw: bytes) -> Any:
 
 
 def _read_carefully(path: Path, raw: bytes, *, json_text: bool = False) -> ParsedDocument:
-    from ruamel.yaml.error import MarkedYAMLError, YAMLError
+    from ruamel.yaml.error import MarkedYAMLError, ReusedAnchorWarning, YAMLError
     from ruamel.yaml.reader import ReaderError
 
     text = raw.decode("utf-8")
@@ -503,11 +513,12 @@ def _read_carefully(path: Path, raw: bytes, *, json_text: bool = False) -> Parse
         text = text.replace("\t", " ")
     yaml = _careful_loader()
     try:
-        data = yaml.load(text)
+        with warnings.catch_warnings():
+            # an anchor defined again is legal YAML (an alias takes the latest one)
+            warnings.simplefilter("ignore", ReusedAnchorWarning)
+            data = yaml.load(text)
     except RecursionError as e:
-        raise TemplateParseError(
-            f"nested deeper than {MAX_DEPTH} levels; refused", file=path, code="too-deep"
-        ) from e
+        raise _too_deep(path) from e
     except ReaderError as e:
         at = _line_and_column(text, e.position)
         character = e.character if isinstance(e.character, int) else 0
