@@ -155,6 +155,14 @@ class Assembler:
         if any(len(by_kind[(a.source.kind, a.source.scope)]) > 1 for _, a in changed):
             return None  # one id in two files of a layer: the ambiguity check decides
 
+        self.hierarchy.forget(
+            [
+                b
+                for before, after in changed
+                for b, t in zip(before.templates, after.templates, strict=True)
+                if b is not t
+            ]
+        )
         state = EngineState(instances=old.instances, file_issues=list(old.file_issues))
         state.layers = {layer.source.location: layer for layer in layers}
         state.versions = dict(old.versions)

@@ -95,6 +95,18 @@ class Hierarchy:
         self.versions.roll()
         self.defaults.roll()
 
+    def forget(self, replaced: Sequence[RawTemplate]) -> None:
+        """Drop what is remembered of templates a reload replaced. The incremental
+        reload does not roll the memos (most templates stay), so without this every
+        edit would leave its old versions here for good."""
+        gone = {id(template) for template in replaced}
+        if not gone:
+            return
+        for memo in (self.versions.previous, self.versions.current):
+            for key in [k for k, (template, _) in memo.items() if k[0] in gone]:
+                if id(memo[key][0]) in gone:
+                    del memo[key]
+
     def collect_versions(
         self,
         instance: ProviderInstance,

@@ -14,6 +14,7 @@ import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -31,6 +32,21 @@ if TYPE_CHECKING:
     from templar.snapshot import LayerReader, StorageSnapshot
 
 
+@dataclass
+class _OldestGeneration:
+    """What :func:`gc_paused` moved to the oldest generation since the last full
+    collection, and how many objects that collection left alive."""
+
+    moved: int = 0
+    alive: int = 0
+
+
+_oldest = _OldestGeneration()
+#: A full collection is owed once this many objects, or a quarter of those alive after
+#: the last one (the interpreter's own rule for its oldest generation), were moved.
+FULL_COLLECTION_AFTER = 100_000
+
+
 @contextmanager
 def gc_paused() -> Iterator[None]:
     """Pause the cyclic garbage collector around a large load.
@@ -38,16 +54,26 @@ def gc_paused() -> Iterator[None]:
     A load allocates hundreds of thousands of acyclic objects; collections triggered
     by them, and the young-generation sweep when the collector is re-enabled, would
     double its time. Afterwards everything tracked goes straight to the oldest
-    generation (``freeze`` then ``unfreeze``), where full collections still see it:
-    nothing is leaked, nothing is swept twice.
+    generation (``freeze`` then ``unfreeze``). The interpreter runs a full collection
+    only when its young collections have promoted enough, which objects moved this way
+    never count towards: the cyclic garbage of every load stayed for good (a process
+    making engines or reloading all day grew without limit). So the objects moved are
+    counted here, and once enough are, the next load starts with a full collection: a
+    one-shot command never pays for it, a long-running process stays flat.
     """
+    if _oldest.moved >= max(FULL_COLLECTION_AFTER, _oldest.alive // 4):
+        gc.collect()
+        _oldest.moved = 0
+        _oldest.alive = len(gc.get_objects())
     was_enabled = gc.isenabled()
     gc.disable()
     try:
         yield
     finally:
+        young = gc.get_count()[0]  # allocated since the last collection: what is moved
         gc.freeze()
         gc.unfreeze()
+        _oldest.moved += young
         if was_enabled:
             gc.enable()
 
