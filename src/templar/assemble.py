@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from templar.discover import check_ambiguous, discover_instances, report_unknown_type
 from templar.hierarchy import Hierarchy, group_layers
@@ -19,7 +19,7 @@ from templar.models import Severity, TemplateDTO, ValidationIssueDTO
 from templar.plugins import PluginHost
 from templar.providers import ProviderSpec
 from templar.state import EngineState
-from templar.storage import RawLayer
+from templar.storage import RawLayer, RawTemplate
 from templar.validate import Validator
 
 if TYPE_CHECKING:
@@ -136,8 +136,8 @@ class Assembler:
             return None
         affected: set[str] = set()
         for before, after in changed:
-            if after.issues or [(t.template_id, t.provider_type) for t in before.templates] != [
-                (t.template_id, t.provider_type) for t in after.templates
+            if after.issues or [_placement(t) for t in before.templates] != [
+                _placement(t) for t in after.templates
             ]:
                 return None
             affected.update(
@@ -211,3 +211,14 @@ class Assembler:
                     tid: templates[tid] for tid in order if tid in templates
                 }
         return state
+
+
+def _placement(template: RawTemplate) -> tuple[str, str | None, Any]:
+    """What decides which instances take a template: a change of it is a full
+    assembly, where discovery reports a template no instance takes."""
+    body = template.body
+    return (
+        template.template_id,
+        template.provider_type,
+        body.get("provider_name", body.get("providerName")),
+    )

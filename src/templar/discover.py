@@ -17,7 +17,7 @@ from templar.hierarchy import LayersByKind, layers_of, shared_applies
 from templar.locate import Locator
 from templar.models import LayerKind, Severity, ValidationIssueDTO
 from templar.state import GENERIC_TYPE, ProviderInstance
-from templar.storage import RawLayer
+from templar.storage import LayerSource, RawLayer, RawTemplate
 
 if TYPE_CHECKING:
     from templar.orb import OrbConfig
@@ -98,10 +98,13 @@ def discover_instances(
                     severity=Severity.WARNING,
                 )
             )
-        elif source.kind is LayerKind.SHARED and declared:
+        elif source.kind is LayerKind.SHARED:
             for template in layer.templates:
                 wanted = template.provider_type
-                if wanted is None or wanted in type_names:
+                if not declared or wanted is None or wanted in type_names:
+                    _report_untaken(
+                        template, source, instances, locator, file_issues, bool(declared)
+                    )
                     continue
                 where: dict[str, Any] = {
                     "source": source,
@@ -128,6 +131,48 @@ def discover_instances(
                         )
                     )
     return instances
+
+
+def _report_untaken(
+    template: RawTemplate,
+    source: LayerSource,
+    instances: Sequence[ProviderInstance],
+    locator: Locator,
+    file_issues: list[ValidationIssueDTO],
+    declared: bool,
+) -> None:
+    """Report a shared template that no instance takes: every template in every file
+    either appears or is reported. (A type no instance has is reported by the caller;
+    what is left is a ``provider_name`` that pins it where it cannot go.)"""
+    if any(shared_applies(template, i, declared=declared) for i in instances):
+        return
+    pinned = template.body.get("provider_name", template.body.get("providerName"))
+    names = {i.name: i for i in instances}
+    written = "provider_name" if "provider_name" in template.body else "providerName"
+    if pinned not in names:
+        message = (
+            f"template names provider_name '{pinned}', which is no provider instance"
+            f"{did_you_mean(str(pinned), names)} (instances: {', '.join(names) or 'none'}); "
+            "template not loaded"
+        )
+    else:
+        instance = names[str(pinned)]
+        wanted = template.provider_type or GENERIC_TYPE
+        message = (
+            f"template names provider_name '{pinned}', an instance of type "
+            f"'{instance.type}', and provider type '{wanted}'; template not loaded"
+        )
+    file_issues.append(
+        locator.issue(
+            "unknown-provider-name",
+            message,
+            severity=Severity.WARNING,
+            source=source,
+            doc_path=(*template.doc_path, written),
+            template_id=template.template_id,
+            field="provider_name",
+        )
+    )
 
 
 def check_ambiguous(
