@@ -89,8 +89,9 @@ def simple(write: WriteFile, config_dir: Path) -> Path:
     [
         ("{tmp}/from-env", None, "{tmp}/from-env"),
         ("{tmp}/from-env", "{tmp}/from-setting", "{tmp}/from-env"),
-        (None, "{tmp}/from-setting", "{tmp}/from-setting"),
-        (None, "relative/cache", "{config}/relative/cache"),
+        # a directory named by templar.yaml gets Templar's own marked subdirectory
+        (None, "{tmp}/from-setting", "{tmp}/from-setting/templar-cache"),
+        (None, "relative/cache", "{config}/relative/cache/templar-cache"),
         (None, None, "{tmp}/xdg/templar"),
     ],
     ids=["env", "env-over-setting", "setting", "relative-setting", "platform-default"],

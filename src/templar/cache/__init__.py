@@ -287,8 +287,8 @@ class TemplateCache:
         counts, info.size_bytes = counted
         info.loads, info.parsed_files = counts[STATE], counts[LAYER]
         info.entries = info.loads + info.parsed_files
-        info.hits = _count(self.store.read_plain(STATS_HITS))
-        info.misses = _count(self.store.read_plain(STATS_MISSES))
+        info.hits = self.store.read_counter(STATS_HITS)
+        info.misses = self.store.read_counter(STATS_MISSES)
         if current_key is not None:
             info.current = self.entry_info(current_key)
         return info
