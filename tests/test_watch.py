@@ -498,3 +498,28 @@ def test_templates_watch_shows_what_is_already_broken_when_it_starts(
         process.kill()
     assert "genericprov_templates.yaml:3:1: error parse-error" in issue
     assert ready.startswith("watching ") and "2 templates, 1 error (Ctrl-C to stop)" in ready
+
+
+@pytest.mark.filterwarnings("ignore::templar.TemplarWatchWarning")  # "could not reload"
+def test_the_config_directory_deleted_and_recreated_is_followed(
+    two: None, config_dir: Path, watching: Any
+) -> None:
+    # issue 9, item 6: the watch followed the old directory and went deaf
+    import shutil
+
+    engine, events = watching()
+    assert name_of(engine, "a") == "A"
+    shutil.rmtree(config_dir)
+    time.sleep(QUIET)  # the reload fails with a warning; the last good state is kept
+    assert name_of(engine, "a") == "A"
+    deadline = time.monotonic() + TIMEOUT
+    config_dir.mkdir()
+    (config_dir / "templates.yaml").write_text(yaml_templates(("a", "again"), ("c", "C")))
+    while name_of(engine, "c") != "C" and time.monotonic() < deadline:
+        events.next()
+    assert (name_of(engine, "a"), name_of(engine, "c")) == ("again", "C")
+    # and the new directory is watched like the old one
+    (config_dir / "templates.yaml").write_text(yaml_templates(("a", "edited"), ("c", "C")))
+    while name_of(engine, "a") != "edited" and time.monotonic() < deadline:
+        events.next()
+    assert name_of(engine, "a") == "edited"

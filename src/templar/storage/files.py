@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import os
 import re
+import stat
 import threading
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -149,26 +150,46 @@ class FileStorage:
     def changes(self, stop: threading.Event) -> Iterator[set[str]]:
         """See :meth:`~templar.storage.StorageBackend.changes`: watchfiles on the config
         directory, layer files and the engine config only (an editor's swap file wakes
-        nothing), each batch as watchfiles hands it over."""
+        nothing), each batch as watchfiles hands it over.
+
+        A watch follows one directory (an inode): when the config directory is deleted,
+        or replaced (``rm -r cfg; mkdir cfg``, a checkout, a deploy that swaps it), its
+        watch would go deaf. So the directory's identity is checked at every wake-up
+        (at least every ``WATCH_TIMEOUT_MS``): on a change everything is read again
+        (the templates go, with an error, while it is missing) and the new directory
+        is watched as soon as it exists."""
         import watchfiles
 
-        first = True
-        for batch in watchfiles.watch(
-            self.config_dir,
-            watch_filter=lambda _change, path: self.is_watched(path),
-            step=WATCH_STEP_MS,
-            stop_event=stop,
-            rust_timeout=WATCH_TIMEOUT_MS,
-            yield_on_timeout=True,
-            recursive=False,
-        ):
-            if first:
-                # The watch is in place: whatever changed before it is found by reading
-                # everything once more.
-                first = False
-                yield set()
-            if batch:
-                yield {path for _change, path in batch}
+        while not stop.is_set():
+            watched = _directory_identity(self.config_dir)
+            if watched is None:
+                stop.wait(WATCH_TIMEOUT_MS / 1000)  # gone: wait for it to come back
+                continue
+            try:
+                first = True
+                for batch in watchfiles.watch(
+                    self.config_dir,
+                    watch_filter=lambda _change, path: self.is_watched(path),
+                    step=WATCH_STEP_MS,
+                    stop_event=stop,
+                    rust_timeout=WATCH_TIMEOUT_MS,
+                    yield_on_timeout=True,
+                    recursive=False,
+                ):
+                    if first:
+                        # The watch is in place: whatever changed before it is found by
+                        # reading everything once more.
+                        first = False
+                        yield set()
+                    if batch:
+                        yield {path for _change, path in batch}
+                    if _directory_identity(self.config_dir) != watched:
+                        break  # deleted or replaced: read all again, watch the new one
+            except (OSError, RuntimeError):
+                pass  # the directory went away under the watch: as above
+            if stop.is_set():
+                return
+            yield set()
 
     def is_watched(self, path: str) -> bool:
         """:func:`is_watched`, knowing this directory's names (an ORB dir's too)."""
@@ -194,6 +215,15 @@ def layer_source_for(path: Path) -> LayerSource | None:
     # directory): reading it then reports why, instead of the layer silently vanishing.
     kind = _KIND_BY_SUFFIX[match["kind"]] if match["kind"] else LayerKind.SHARED
     return LayerSource(kind, match["scope"], str(path))
+
+
+def _directory_identity(path: Path) -> tuple[int, int] | None:
+    """(device, inode) of a directory, or ``None`` when it is not there."""
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino) if stat.S_ISDIR(st.st_mode) else None
 
 
 def _stat_key(location: str) -> _StatKey | None:
