@@ -57,3 +57,45 @@ def test_an_edit_that_unpins_a_template_is_reported_after_reload(config_dir: Pat
     engine.reload()
     listed, reported = _ids_listed_or_reported(engine)
     assert listed == {"b"} and reported == {"a"}
+
+
+def test_a_template_id_with_cr_lf_cannot_forge_validate_lines(config_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from templar.cli import cli
+
+    forged = "x\\r\\ntemplates.yaml:1:1: error fake-code all is lost\\n"
+    (config_dir / "templates.yaml").write_text(
+        f'- template_id: "{forged}"\n  is_active: maybe\n- template_id: "{forged}"\n'
+    )
+    result = CliRunner().invoke(cli, ["--config-dir", str(config_dir), "validate"])
+    lines = result.stdout.splitlines()
+    assert len(lines) == 2, result.stdout  # the invalid field and the duplicate id
+    assert not any(line.startswith("templates.yaml:1:1: error fake-code") for line in lines)
+    assert all("x\\r\\ntemplates.yaml" in line for line in lines)
+
+
+def test_tables_do_not_print_control_characters_raw(config_dir: Path) -> None:
+    from click.testing import CliRunner
+
+    from templar.cli import cli
+
+    (config_dir / "templates.yaml").write_text(
+        '- template_id: "a\\x1b[2J"\n  name: "clear\\x1b[2Jscreen\\u202eevil"\n'
+    )
+    result = CliRunner().invoke(cli, ["--config-dir", str(config_dir), "list"])
+    assert result.exit_code == 0
+    assert "\x1b" not in result.stdout and "\u202e" not in result.stdout
+    assert "clear\\x1b[2Jscreen\\u202eevil" in result.stdout
+
+
+def test_a_look_alike_template_id_warns(config_dir: Path) -> None:
+    cyrillic_e = "\u0435"
+    (config_dir / "templates.yaml").write_text(
+        f"- template_id: web-server\n- template_id: w{cyrillic_e}b-server\n- template_id: caf\u00e9\n"
+    )
+    engine = TemplateEngine(config_dir, use_cache=False)
+    [issue] = engine.validate().file_issues
+    assert issue.code == "confusable-template-id" and issue.line == 2
+    assert "Cyrillic" in issue.message.title() and "'web-server'" in issue.message
+    assert len(engine.list_templates()) == 3  # a warning: both still load

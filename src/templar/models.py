@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
@@ -77,13 +78,34 @@ class ValidationIssueDTO(BaseModel):
     column: int | None = None
 
     def format_line(self) -> str:
-        """``file:line:column: severity code message``, the form editors and CI jump to."""
+        """``file:line:column: severity code message``, the form editors and CI jump to.
+
+        Always one line: a control character, a line break or a bidirectional override
+        in any part (a template id holding CR/LF) is written as an escape, so no
+        template can add lines of its own to ``validate``'s output."""
         # Always file:line:column, so every line matches an editor's or CI's pattern;
         # an issue about a whole file points at its start.
-        where = f"{self.file or '<config>'}:{self.line or 1}:{self.column or 1}"
-        subject = f"[{self.template_id}] " if self.template_id else ""
-        field = f"{self.field}: " if self.field else ""
-        return f"{where}: {self.severity.value} {self.code} {subject}{field}{self.message}"
+        where = f"{printable(self.file or '<config>')}:{self.line or 1}:{self.column or 1}"
+        subject = f"[{printable(self.template_id)}] " if self.template_id else ""
+        field = f"{printable(self.field)}: " if self.field else ""
+        return (
+            f"{where}: {self.severity.value} {printable(self.code)} "
+            f"{subject}{field}{printable(self.message)}"
+        )
+
+
+#: Characters a terminal or a line-based reader would act on: C0 and C1 controls, DEL,
+#: Unicode line and paragraph separators, and bidirectional embeddings and overrides.
+_UNPRINTABLE = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """``text`` with every control character, line break and bidirectional override
+    written as a Python-style escape (``\\n``, ``\\x1b``, ``\\u202e``): what a
+    template id or value holds is shown, never acted on by the terminal."""
+    if text.isprintable() and _UNPRINTABLE.search(text) is None:
+        return text
+    return _UNPRINTABLE.sub(lambda m: repr(m.group())[1:-1], text)
 
 
 class TemplateDTO(BaseModel):

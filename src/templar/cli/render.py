@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
+from templar.models import printable
+
 if TYPE_CHECKING:
     from templar.models import (
         ChangeEvent,
@@ -61,7 +63,10 @@ def event_line(event: ChangeEvent) -> str:
         ("removed", event.removed),
         ("stale", event.stale),
     ):
-        parts += [f"{label} {name}: {', '.join(ids)}" for name, ids in by_instance.items()]
+        parts += [
+            f"{label} {printable(name)}: {', '.join(map(printable, ids))}"
+            for name, ids in by_instance.items()
+        ]
     if event.issues:
         count = len(event.issues)
         parts.append(
@@ -76,7 +81,8 @@ def echo_table(
     headers: Sequence[str], rows: Iterable[Sequence[str]], empty: str = "(no templates)"
 ) -> None:
     """Columns padded to their widest cell; ``empty`` on stderr when there is no row."""
-    rows = [list(map(str, r)) for r in rows]
+    # a cell shows what it holds, never a control character for the terminal to obey
+    rows = [[printable(str(c)) for c in r] for r in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
