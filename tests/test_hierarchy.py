@@ -415,3 +415,50 @@ def test_an_unknown_provider_or_type_is_an_error_with_a_suggestion(
         engine.list_templates(provider_type="awz")
     with pytest.raises(TemplarError, match="unknown provider instance"):
         engine.get_template("t", provider="nope")
+
+
+# -- the hierarchy module itself ------------------------------------------------------------
+
+
+def test_layers_of_an_instance_run_from_shared_to_instance(tmp_path: Path) -> None:
+    from templar.hierarchy import group_layers, layers_of
+    from templar.models import LayerKind
+    from templar.state import ProviderInstance
+    from templar.storage import LayerSource, RawLayer
+
+    def raw(kind: LayerKind, scope: str | None, name: str) -> RawLayer:
+        return RawLayer(LayerSource(kind, scope, str(tmp_path / name)))
+
+    layers = [
+        raw(LayerKind.INSTANCE, "prod", "prodinst_templates.yaml"),
+        raw(LayerKind.INSTANCE, "dev", "devinst_templates.yaml"),
+        raw(LayerKind.TYPE, "aws", "awstype_templates.yaml"),
+        raw(LayerKind.PROVIDER, "aws", "awsprov_templates.yaml"),
+        raw(LayerKind.PROVIDER, "k8s", "k8sprov_templates.yaml"),
+        raw(LayerKind.SHARED, None, "templates.yaml"),
+    ]
+    ordered = layers_of(ProviderInstance("prod", "aws"), group_layers(layers))
+    assert [Path(layer.source.location).name for layer in ordered] == [
+        "templates.yaml",
+        "awsprov_templates.yaml",
+        "awstype_templates.yaml",
+        "prodinst_templates.yaml",
+    ]
+
+
+def test_the_shared_layer_rule() -> None:
+    from templar.hierarchy import shared_applies
+    from templar.state import ProviderInstance
+    from templar.storage import RawTemplate
+
+    prod = ProviderInstance("prod", "aws")
+    generic = ProviderInstance("generic", "generic")
+    untyped = RawTemplate("t", {"template_id": "t"}, (0,))
+    typed = RawTemplate("t", {"template_id": "t"}, (0,), "aws")
+    pinned = RawTemplate("t", {"template_id": "t", "providerName": "dev"}, (0,), "aws")
+    assert shared_applies(untyped, prod, declared=True)
+    assert not shared_applies(untyped, prod, declared=False)  # undeclared: generic's
+    assert shared_applies(untyped, generic, declared=False)
+    assert shared_applies(typed, prod, declared=False)
+    assert not shared_applies(typed, generic, declared=True)
+    assert not shared_applies(pinned, prod, declared=True)  # pinned to another instance

@@ -271,13 +271,19 @@ def test_storage_backends_are_plugins_chosen_by_the_engine_config(
         TemplateEngine(config_dir, plugins=[MemoryStoragePlugin()]).list_templates()
 
 
-def test_strict_mode_help_is_one_error_line_not_a_traceback(
-    site: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("TEMPLAR_STRICT_PLUGINS", "1")
-    monkeypatch.setattr(cli, "_plugins_loaded", False)
-    monkeypatch.setattr(cli, "commands", dict(cli.commands))  # plugin commands stay in this test
-    result = CliRunner().invoke(cli, ["--help"])
-    assert result.exit_code == 1
-    assert result.stderr.startswith("error: plugin 'broken' failed to import")
-    assert "Traceback" not in result.output
+def test_strict_mode_help_is_one_error_line_not_a_traceback(installed_plugins: Path) -> None:
+    # A real process: the CLI loads plugin commands once per process.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPLAR_")}
+    env["PYTHONPATH"] = str(installed_plugins)
+    env["TEMPLAR_STRICT_PLUGINS"] = "1"
+    done = subprocess.run(
+        [sys.executable, "-m", "templar", "--help"],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 1
+    assert done.stderr.startswith("error: plugin 'broken' failed to import"), done.stderr
+    assert "Traceback" not in done.stdout + done.stderr

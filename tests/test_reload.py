@@ -229,3 +229,21 @@ def test_an_incremental_reload_equals_a_full_load(
     engine.reload()
     fresh = TemplateEngine(config_dir, plugins=[SizedPlugin()], use_cache=False)
     assert _snapshot(engine) == _snapshot(fresh)
+
+
+def test_hot_reload_is_driven_through_the_public_reloader(
+    config_dir: Path, write: WriteFile
+) -> None:
+    write("templates.yaml", [template("a", name="A")])
+    engine = TemplateEngine(config_dir)
+    engine.list_templates()
+    engine.reloader.prepare()  # what the watcher calls first
+    assert not engine.state.from_cache
+    (config_dir / "templates.yaml").write_text("- template_id: a\n  name: [\n")
+    event = engine.reloader.apply([str(config_dir / "templates.yaml")], full=False)
+    assert event is not None and event.stale == {"generic": ["a"]}
+    assert engine.get_template("a").name == "A"  # type: ignore[union-attr]  # last good kept
+    write("templar.yaml", "merge: [\n")
+    broken_config = engine.reloader.apply([str(config_dir / "templar.yaml")], full=True)
+    assert broken_config is not None and broken_config.full_reload
+    assert [i.code for i in broken_config.issues] == ["config-error"]
