@@ -8,15 +8,11 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from templar_aws.configuration import (
-    PROVIDER_APIS,
-    RESERVED_TAG_PREFIXES,
-    AwsConfiguration,
-    InstanceRequirements,
-)
+from templar_aws.configuration import AwsConfiguration, InstanceRequirements
 from templar_aws.keystyle import HOSTFACTORY, HostFactoryKeyStyle
 from templar_aws.plugin import AWS_PROVIDER
 from templar_aws.rules import check_template, supported_features
+from templar_aws.values import PROVIDER_APIS, RESERVED_TAG_PREFIXES
 
 try:
     __version__ = version("templar-aws")

@@ -17,14 +17,14 @@ from typing import Any, Protocol
 from templar import Severity, TemplateDTO, ValidationIssueDTO
 from templar.errors import did_you_mean
 
-from templar_aws.configuration import (
+from templar_aws.configuration import AwsConfiguration
+from templar_aws.instance_types import derived_attributes
+from templar_aws.values import (
     IOPS_VOLUME_TYPES,
     NATIVE_SPEC_KEYS,
     PROVIDER_API_ALIASES,
     PROVIDER_APIS,
-    AwsConfiguration,
 )
-from templar_aws.instance_types import derived_attributes
 
 _EC2_API = "https://docs.aws.amazon.com/AWSEC2/latest/APIReference"
 _ORB = "github.com/finos/open-resource-broker src/orb/providers/aws/domain/template"

@@ -8,14 +8,9 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from templar_k8s.configuration import (
-    IMAGE_REFERENCE,
-    PROVIDER_APIS,
-    K8sConfiguration,
-    Resources,
-    parse_quantity,
-)
+from templar_k8s.configuration import K8sConfiguration
 from templar_k8s.plugin import K8S_KEY_STYLE, K8S_PROVIDER, check_template, supported_features
+from templar_k8s.values import IMAGE_REFERENCE, PROVIDER_APIS, Resources, parse_quantity
 
 try:
     __version__ = version("templar-k8s")

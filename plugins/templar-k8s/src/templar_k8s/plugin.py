@@ -20,12 +20,8 @@ from templar import (
 )
 from templar.errors import did_you_mean
 
-from templar_k8s.configuration import (
-    PROVIDER_APIS,
-    RESTART_POLICIES_BY_API,
-    K8sConfiguration,
-    parse_quantity,
-)
+from templar_k8s.configuration import K8sConfiguration
+from templar_k8s.values import PROVIDER_APIS, RESTART_POLICIES_BY_API, parse_quantity
 
 #: ORB's camelCase: ``imageId`` is the container image, everything else is regular.
 K8S_KEY_STYLE = CamelCaseKeyStyle(
