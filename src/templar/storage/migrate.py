@@ -12,7 +12,9 @@ sides with the same engine config and compares the effective templates: same ids
 same content hashes.
 
 Bodies are copied as the origin layer stores them (a HostFactory file's camelCase
-stays camelCase), so file -> SQL -> file gives the same effective templates.
+stays camelCase), with one addition: a body that names its id only by its key in a
+mapping-shaped file gets ``template_id``, so that no target shape loses it. So
+file -> SQL -> file gives the same effective templates.
 """
 
 from __future__ import annotations
@@ -147,11 +149,12 @@ def plan_migration(origin: StorageBackend, target: WritableStorage) -> list[Laye
         existing = {t.template_id: t.body for t in target.read(destination).templates}
         plan = LayerPlan(source, destination, target.version(destination))
         for template in layer.templates:
+            body = _naming_its_id(template.template_id, template.body)
             before = existing.get(template.template_id)
-            if before is not None and _same(before, template.body):
+            if before is not None and _same(before, body):
                 plan.unchanged += 1
                 continue
-            plan.put[template.template_id] = template.body
+            plan.put[template.template_id] = body
             (plan.created if before is None else plan.updated).append(template.template_id)
         wanted = {t.template_id for t in layer.templates}
         plan.removed = sorted(set(existing) - wanted)
@@ -250,6 +253,14 @@ def _engine_on(
     yield TemplateEngine.from_settings(
         side, config_dir=config_dir, plugins=[_ThisStorage()], use_cache=False
     )
+
+
+def _naming_its_id(template_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with its id in it: a file's mapping of id to body names the id by the
+    key only, which a list-shaped file (or a reader of the row alone) would lose."""
+    if "template_id" in body or "templateId" in body:
+        return body
+    return {"template_id": template_id, **body}
 
 
 def _same(a: Any, b: Any) -> bool:
