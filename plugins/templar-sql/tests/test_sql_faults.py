@@ -172,3 +172,27 @@ def test_reading_commands_serve_the_last_cached_load_while_the_server_is_down(
 
     own_server.start()
     assert storage.read(shared).templates[0].body == {"template_id": "web"}  # unchanged
+
+
+def test_a_writing_command_fails_clearly_and_changes_nothing_while_the_server_is_down(
+    own_server: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    pytest.importorskip("templar.write")  # templates set arrives with issue 10
+    url = own_server.create_database("set_while_down")
+    storage = SqlStorage(url, connect_timeout=1)
+    shared = storage.source_for(LayerKind.SHARED, None)
+    storage.write(LayerChange(shared, None, put={"web": {"template_id": "web", "name": "a"}}))
+    config_dir, cache_dir = tmp_path / "config", tmp_path / "cache"
+    config_dir.mkdir()
+    (config_dir / "templar.yaml").write_text(
+        f"storage:\n  backend: sql\n  url: '{url}'\n  connect_timeout: 1\n"
+    )
+    assert run_cli(config_dir, cache_dir, "list").returncode == 0  # cached
+    own_server.kill()
+    refused = run_cli(config_dir, cache_dir, "set", "web", "name=b")
+    assert refused.returncode != 0
+    assert "error:" in refused.stderr and "could not" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    own_server.start()
+    assert storage.read(shared).templates[0].body == {"template_id": "web", "name": "a"}
+    assert [e.action for e in storage.history("web")] == ["create"]
