@@ -1,0 +1,206 @@
+"""Atomic, locked, versioned writes (templar.atomic), with real processes."""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pytest
+
+from templar.atomic import check_safe_name, file_version, update_file
+from templar.edits import edit_file
+from templar.errors import ConcurrencyError, StorageError
+from templar.reader import parse_document
+
+
+def test_update_file_writes_and_returns_the_new_version(tmp_path: Path) -> None:
+    path = tmp_path / "templates.yaml"
+    path.write_text("- template_id: a\n")
+    version = file_version(path)
+    new_version = update_file(path, version, lambda old: (old or b"") + b"- template_id: b\n")
+    assert path.read_text() == "- template_id: a\n- template_id: b\n"
+    assert new_version == file_version(path) != version
+
+
+def test_a_stale_version_is_refused_naming_the_file_and_nothing_is_written(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "templates.yaml"
+    path.write_text("- template_id: a\n")
+    read_version = file_version(path)
+    path.write_text("- template_id: someone-else\n")  # another writer got there first
+    with pytest.raises(ConcurrencyError) as caught:
+        update_file(path, read_version, lambda old: b"- template_id: mine\n")
+    assert str(path) in str(caught.value)
+    assert caught.value.context["expected_version"] == read_version
+    assert path.read_text() == "- template_id: someone-else\n"
+
+
+def test_expected_none_means_the_file_must_not_exist(tmp_path: Path) -> None:
+    path = tmp_path / "templates.yaml"
+    update_file(path, None, lambda old: b"[]\n")
+    assert path.read_text() == "[]\n"
+    with pytest.raises(ConcurrencyError):
+        update_file(path, None, lambda old: b"- template_id: x\n")
+
+
+def test_permissions_are_kept_and_no_temporary_file_is_left(tmp_path: Path) -> None:
+    path = tmp_path / "awsprov_templates.json"
+    path.write_text('{"templates": []}\n')
+    path.chmod(0o640)
+    edit_file(path, file_version(path), {"a": {"templateId": "a"}})
+    assert stat.S_IMODE(path.stat().st_mode) == 0o640
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == [
+        "awsprov_templates.json"
+    ]
+
+
+def test_a_symlinked_layer_stays_a_symlink(tmp_path: Path) -> None:
+    real = tmp_path / "shared" / "templates.yaml"
+    real.parent.mkdir()
+    real.write_text("- template_id: a\n  x: 1\n")
+    link = tmp_path / "templates.yaml"
+    link.symlink_to(real)
+    edit_file(link, file_version(link), {"a": {"template_id": "a", "x": 2}})
+    assert link.is_symlink()
+    assert real.read_text() == "- template_id: a\n  x: 2\n"
+
+
+def test_a_failing_edit_touches_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "templates.yaml"
+    path.write_text("- template_id: a\n")
+
+    def boom(old: bytes | None) -> bytes:
+        raise RuntimeError("refused")
+
+    with pytest.raises(RuntimeError):
+        update_file(path, file_version(path), boom)
+    assert path.read_text() == "- template_id: a\n"
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["../etc", "a/b", "a\\b", "/abs", "..", "a\0b", "", " ", "x/../y", "tab\there"],
+)
+def test_names_that_could_escape_the_config_dir_are_refused(name: str) -> None:
+    with pytest.raises(StorageError, match="refused template id"):
+        check_safe_name(name, "template id")
+
+
+@pytest.mark.parametrize("name", ["web-small", "aws-prod", "a.b", "tpl_01", "Ünïcode"])
+def test_ordinary_names_pass(name: str) -> None:
+    check_safe_name(name, "template id")
+
+
+# --------------------------------------------------------------------------- processes
+
+
+def _rewrite_forever(path: Path, versions: list[bytes], ready: int) -> None:
+    """The child: rewrite ``path`` with each version in turn until killed."""
+    n = 0
+    while True:
+        update_file(path, file_version(path), lambda old, data=versions[n % 2]: data)
+        if n == 0:
+            os.write(ready, b"r")
+        n += 1
+
+
+def test_killing_the_writer_at_random_points_never_leaves_a_partial_file(
+    tmp_path: Path,
+) -> None:
+    """SIGKILL a process rewriting a 200 kB layer in a loop, 50 times, at random
+    moments: the file is always the complete old or the complete new version, and parses."""
+    rows = "".join(
+        f"- template_id: t{i}\n  configuration: {{max_number: {i}}}\n" for i in range(4_000)
+    )
+    old = rows.encode()
+    new = rows.replace("max_number", "max_count").encode()
+    path = tmp_path / "templates.yaml"
+    path.write_bytes(old)
+    rng = random.Random(10)
+    seen = set()
+    for _ in range(50):
+        ready_read, ready_write = os.pipe()
+        pid = os.fork()
+        if pid == 0:  # the writer; never returns into pytest
+            try:
+                os.close(ready_read)
+                _rewrite_forever(path, [old, new], ready_write)
+            finally:
+                os._exit(1)
+        os.close(ready_write)
+        assert os.read(ready_read, 1) == b"r"
+        os.close(ready_read)
+        time.sleep(rng.uniform(0, 0.03))
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        content = path.read_bytes()
+        assert content in (old, new)
+        seen.add(content == new)
+        assert len(parse_document(path, content)) == 4_000
+    assert seen == {True, False}  # the kills did land at different points of the loop
+
+
+_SAVER = textwrap.dedent(
+    """
+    import sys, time
+    from pathlib import Path
+    from templar.atomic import file_version
+    from templar.edits import edit_file
+    from templar.errors import ConcurrencyError
+    path, number, go = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+    while not go.exists():
+        time.sleep(0.001)
+    conflicts = 0
+    while True:
+        version = file_version(path)   # what this writer read
+        body = {"template_id": f"t{number}", "configuration": {"max_number": number}}
+        try:
+            edit_file(path, version, {f"t{number}": body})
+            break
+        except ConcurrencyError:
+            conflicts += 1    # someone wrote in between: read again, apply again
+    print(conflicts)
+    """
+)
+
+
+def test_eight_processes_saving_into_one_file_lose_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "awsprov_templates.yaml"
+    path.write_text("# shared by eight writers\ntemplates:\n  - template_id: base\n    x: 1\n")
+    go = tmp_path / "go"
+    savers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _SAVER, str(path), str(n), str(go)],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(8)
+    ]
+    time.sleep(1.0)  # let every process start and wait at the line
+    go.touch()
+    outputs = [s.communicate(timeout=120)[0] for s in savers]
+    assert all(s.returncode == 0 for s in savers), outputs
+    data = parse_document(path, path.read_bytes())
+    ids = [t["template_id"] for t in data["templates"]]
+    assert sorted(ids) == sorted(["base", *(f"t{n}" for n in range(8))])
+    assert path.read_text().startswith(
+        "# shared by eight writers\ntemplates:\n  - template_id: base\n"
+    )
+
+
+def test_lock_files_do_not_look_like_layers(tmp_path: Path) -> None:
+    from templar.storage import layer_source_for
+
+    path = tmp_path / "awsprov_templates.yaml"
+    edit_file(path, None, {"a": {"template_id": "a"}})
+    others = [p for p in tmp_path.iterdir() if p != path]
+    assert others and all(layer_source_for(p) is None for p in others)
+    assert os.access(path, os.R_OK)

@@ -1,0 +1,361 @@
+"""Comment-preserving edits of one template (templar.edits, templar.jsonedit).
+
+Every test diffs the file before and after: only the lines of what changed may
+differ, and the result must read back (through Templar's own reader) as exactly the
+old data with that one change.
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from templar.edits import edit_document, edit_file
+from templar.reader import parse_document
+
+YAML_LIST = """\
+# Templates of the web tier. Keep comments: they say why.
+templates:
+  # the small one, for staging
+  - template_id: web-small   # id used by the scheduler
+    name: "Web small"
+    description: 'quoted, on purpose'
+    configuration:
+      max_number: 10   # why 10: the budget of team X
+      subnets: [subnet-a, subnet-b]
+      empty: ~
+      flag: True
+      script: |
+        echo one
+        echo two
+    tags: {env: prod, team: web}
+
+  # the big one
+  - template_id: web-large
+    name: Web large
+    configuration:
+      max_number: 50
+      weights:
+        m5.large: 1
+scheduler_type: hostfactory  # kept as it is
+"""
+
+YAML_TOP_LIST = """\
+# a bare list
+- template_id: a
+  configuration:
+    max_number: 1   # one
+- template_id: b
+  configuration:
+    max_number: 2
+"""
+
+YAML_ID_MAP = """\
+# id -> body
+a:
+  configuration:
+    max_number: 1   # one
+    list:
+    - x
+    - y
+b:
+  configuration: {max_number: 2}
+"""
+
+YAML_TEMPLATES_MAP = """\
+templates:
+  a:
+    configuration:
+      max_number: 1   # one
+  b:
+    configuration:
+      max_number: 2
+"""
+
+JSON_ENVELOPE = """\
+{
+  "scheduler_type": "hostfactory",
+  "templates": [
+    {
+      "templateId": "a",
+      "maxNumber": 1,
+      "attributes": {"type": ["String", "X86_64"], "ncpus": ["Numeric", "2"]},
+      "vmType": "m5.large"
+    },
+    {
+      "templateId": "b",
+      "maxNumber": 2
+    }
+  ]
+}
+"""
+
+JSON_ID_MAP = """\
+{
+    "a": {
+        "template_id": "a",
+        "configuration": {"max_number": 1}
+    },
+    "b": {
+        "configuration": {
+            "max_number": 2
+        }
+    }
+}
+"""
+
+JSON_TOP_LIST = '[{"template_id": "a", "max_number": 1}, {"template_id": "b", "max_number": 2}]\n'
+
+DOCUMENTS = {
+    "yaml-templates-list": ("yaml", YAML_LIST),
+    "yaml-list": ("yaml", YAML_TOP_LIST),
+    "yaml-id-map": ("yaml", YAML_ID_MAP),
+    "yaml-templates-map": ("yaml", YAML_TEMPLATES_MAP),
+    "json-envelope": ("json", JSON_ENVELOPE),
+    "json-id-map": ("json", JSON_ID_MAP),
+    "json-list": ("json", JSON_TOP_LIST),
+}
+
+
+def read(fmt: str, text: str) -> Any:
+    return parse_document(Path(f"layer.{fmt}"), text.encode())
+
+
+def templates_of(data: Any) -> dict[str, Any]:
+    """id -> body, for the three shapes."""
+    if isinstance(data, dict) and "templates" in data:
+        data = data["templates"]
+    if isinstance(data, list):
+        return {str(t.get("template_id", t.get("templateId"))): t for t in data}
+    return {k: v for k, v in data.items() if isinstance(v, dict)}
+
+
+def changed_lines(before: str, after: str) -> tuple[list[str], list[str]]:
+    """The lines removed and added between two texts."""
+    removed, added = [], []
+    matcher = difflib.SequenceMatcher(None, before.splitlines(), after.splitlines(), False)
+    for tag, i1, i2, j1, j2 in matcher.get_opcodes():
+        if tag != "equal":
+            removed += before.splitlines()[i1:i2]
+            added += after.splitlines()[j1:j2]
+    return removed, added
+
+
+def edited(text: str, fmt: str, template_id: str, change: Any) -> tuple[str, dict[str, Any]]:
+    """Apply ``change`` to a copy of the template's body and write it back."""
+    body = copy.deepcopy(templates_of(read(fmt, text))[template_id])
+    change(body)
+    return edit_document(text, fmt, {template_id: body}), body
+
+
+def set_max_number(body: dict[str, Any]) -> None:
+    if "configuration" in body:
+        body["configuration"]["max_number"] = 20
+    else:
+        body["maxNumber"] = 20
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_one_field_edit_changes_only_its_line(name: str) -> None:
+    fmt, text = DOCUMENTS[name]
+    new, body = edited(
+        text, fmt, "a" if "a" in templates_of(read(fmt, text)) else "web-small", set_max_number
+    )
+    removed, added = changed_lines(text, new)
+    if name == "json-list":  # one line holds everything
+        assert len(removed) == len(added) == 1
+    else:
+        assert len(removed) == len(added) == 1, (removed, added)
+        assert "20" in added[0] and "20" not in removed[0]
+        # the comment on that line stays
+        if "#" in removed[0]:
+            assert removed[0].split("#", 1)[1] == added[0].split("#", 1)[1]
+    before, after = templates_of(read(fmt, text)), templates_of(read(fmt, new))
+    template_id = next(iter(set(before) & {"a", "web-small"}))
+    assert after[template_id] == body
+    assert {k: v for k, v in after.items() if k != template_id} == {
+        k: v for k, v in before.items() if k != template_id
+    }
+
+
+def test_yaml_keeps_comments_quotes_flow_and_odd_scalars_of_the_edited_template() -> None:
+    new, _ = edited(YAML_LIST, "yaml", "web-small", set_max_number)
+    assert changed_lines(YAML_LIST, new) == (
+        ["      max_number: 10   # why 10: the budget of team X"],
+        ["      max_number: 20   # why 10: the budget of team X"],
+    )
+    # the things ruamel.yaml would normalise are still written as they were
+    for kept in (
+        "empty: ~",
+        "flag: True",
+        '"Web small"',
+        "[subnet-a, subnet-b]",
+        "{env: prod, team: web}",
+    ):
+        assert kept in new
+
+
+def test_yaml_added_and_removed_keys_touch_only_their_lines() -> None:
+    def change(body: dict[str, Any]) -> None:
+        del body["description"]
+        body["configuration"]["instance_type"] = "m5.large"
+        body["configuration"]["weights"] = {"m5.large": 1}
+
+    new, body = edited(YAML_LIST, "yaml", "web-small", change)
+    removed, added = changed_lines(YAML_LIST, new)
+    assert removed == ["    description: 'quoted, on purpose'"]
+    assert [line.strip() for line in added] == [
+        "instance_type: m5.large",
+        "weights:",
+        "m5.large: 1",
+    ]
+    assert templates_of(read("yaml", new))["web-small"] == body
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_create_appends_in_the_style_of_its_siblings(name: str) -> None:
+    fmt, text = DOCUMENTS[name]
+    body = {"template_id": "c", "configuration": {"max_number": 3, "subnets": ["s-1"]}}
+    new = edit_document(text, fmt, {"c": body})
+    before, after = templates_of(read(fmt, text)), templates_of(read(fmt, new))
+    assert after == {**before, "c": body}
+    assert list(after)[-1] == "c"
+    if name != "json-list":
+        removed, _added = changed_lines(text, new)
+        # JSON: the previous last element's line gains a comma; YAML: nothing removed
+        assert len(removed) <= 1
+    if name == "json-envelope":
+        assert list(json.loads(new)) == ["scheduler_type", "templates"]
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_delete_removes_the_template_and_keeps_the_rest(name: str) -> None:
+    fmt, text = DOCUMENTS[name]
+    before = templates_of(read(fmt, text))
+    victim = next(iter(before))
+    new = edit_document(text, fmt, remove=[victim])
+    after = templates_of(read(fmt, new))
+    assert after == {k: v for k, v in before.items() if k != victim}
+    _removed, added = changed_lines(text, new)
+    assert (
+        all(line.strip() in {"", "{", "["} or line.strip().startswith(("{", "[")) for line in added)
+        or not added
+    )
+
+
+def test_delete_takes_the_comment_written_above_it() -> None:
+    new = edit_document(YAML_LIST, "yaml", remove=["web-large"])
+    assert "# the big one" not in new
+    assert "# the small one, for staging" in new
+    assert "scheduler_type: hostfactory  # kept as it is" in new
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_deleting_every_template_leaves_a_document_that_reads_as_empty(name: str) -> None:
+    fmt, text = DOCUMENTS[name]
+    new = edit_document(text, fmt, remove=list(templates_of(read(fmt, text))))
+    assert templates_of(read(fmt, new)) == {}
+    again = edit_document(new, fmt, {"z": {"template_id": "z", "x": 1}})
+    assert templates_of(read(fmt, again)) == {"z": {"template_id": "z", "x": 1}}
+
+
+def test_json_keeps_envelope_key_order_and_inline_objects() -> None:
+    def change(body: dict[str, Any]) -> None:
+        body["attributes"]["ncpus"] = ["Numeric", "4"]
+
+    new, _ = edited(JSON_ENVELOPE, "json", "a", change)
+    assert changed_lines(JSON_ENVELOPE, new) == (
+        ['      "attributes": {"type": ["String", "X86_64"], "ncpus": ["Numeric", "2"]},'],
+        ['      "attributes": {"type": ["String", "X86_64"], "ncpus": ["Numeric", "4"]},'],
+    )
+
+
+def test_json_added_key_goes_after_the_last_one_at_its_indentation() -> None:
+    new, body = edited(JSON_ENVELOPE, "json", "b", lambda b: b.update(vmType="c5.xlarge"))
+    removed, added = changed_lines(JSON_ENVELOPE, new)
+    assert removed == ['      "maxNumber": 2']
+    assert added == ['      "maxNumber": 2,', '      "vmType": "c5.xlarge"']
+    assert templates_of(json.loads(new))["b"] == body
+
+
+def test_a_document_the_scan_cannot_vouch_for_is_edited_the_slow_way() -> None:
+    # an anchor shared across templates: the entry alone does not parse
+    text = (
+        "_base: &base\n"
+        "  configuration:\n"
+        "    max_number: 1   # shared\n"
+        "a:\n"
+        "  <<: *base\n"
+        "  name: A   # a\n"
+        "b:\n"
+        "  name: B\n"
+    )
+    new = edit_document(text, "yaml", {"b": {"name": "B2"}})
+    assert changed_lines(text, new) == (["  name: B"], ["  name: B2"])
+
+
+def test_flow_style_root_is_edited_too() -> None:
+    text = "templates: [{template_id: a, x: 1}, {template_id: b, x: 2}]  # flow\n"
+    new = edit_document(text, "yaml", {"b": {"template_id": "b", "x": 3}})
+    assert templates_of(read("yaml", new)) == {
+        "a": {"template_id": "a", "x": 1},
+        "b": {"template_id": "b", "x": 3},
+    }
+
+
+def test_a_new_document_is_created_in_the_templates_envelope(tmp_path: Path) -> None:
+    body = {"template_id": "a", "configuration": {"max_number": 1}}
+    for fmt in ("yaml", "json"):
+        text = edit_document(None, fmt, {"a": body})  # type: ignore[arg-type]
+        assert read(fmt, text) == {"templates": [body]}
+
+
+def test_id_that_only_appears_in_another_template_is_not_mistaken() -> None:
+    text = YAML_TOP_LIST.replace("max_number: 2", "max_number: 2\n  note: see template a")
+    new = edit_document(text, "yaml", {"c": {"template_id": "c"}})
+    assert list(templates_of(read("yaml", new))) == ["a", "b", "c"]
+
+
+def test_duplicate_id_edits_the_first_as_the_reader_keeps_the_first() -> None:
+    text = "- template_id: a\n  x: 1\n- template_id: a\n  x: 2\n"
+    new = edit_document(text, "yaml", {"a": {"template_id": "a", "x": 9}})
+    assert read("yaml", new) == [{"template_id": "a", "x": 9}, {"template_id": "a", "x": 2}]
+
+
+def test_big_file_rest_is_byte_identical(tmp_path: Path) -> None:
+    templates = [
+        {"template_id": f"t{i}", "configuration": {"max_number": i, "tags": [f"x{i}"]}}
+        for i in range(400)
+    ]
+    text = "# big\ntemplates:\n" + "".join(
+        f"  - template_id: t{i}  # number {i}\n    configuration:\n      max_number: {i}\n"
+        f"      tags: [x{i}]\n"
+        for i in range(400)
+    )
+    assert read("yaml", text)["templates"] == templates
+    body = copy.deepcopy(templates[200])
+    body["configuration"]["max_number"] = -1
+    new = edit_document(text, "yaml", {"t200": body})
+    assert changed_lines(text, new) == (["      max_number: 200"], ["      max_number: -1"])
+    start = text.index("  - template_id: t200 ")
+    assert new[:start] == text[:start]
+    assert new[-len(text) + start + 80 :] == text[start + 80 :]
+
+
+def test_edit_file_keeps_crlf_and_bom(tmp_path: Path) -> None:
+    path = tmp_path / "awsprov_templates.yaml"
+    path.write_bytes(b"\xef\xbb\xbf" + YAML_TOP_LIST.replace("\n", "\r\n").encode())
+    from templar.atomic import file_version
+
+    edit_file(
+        path, file_version(path), {"a": {"template_id": "a", "configuration": {"max_number": 5}}}
+    )
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    assert raw.count(b"\r\n") == raw.count(b"\n")
+    assert b"max_number: 5   # one\r\n" in raw
