@@ -1,4 +1,4 @@
-"""Atomic, locked, versioned writes (templar.atomic), with real processes."""
+"""Atomic, locked, versioned writes (templar.storage.atomic), with real processes."""
 
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
-from templar.atomic import check_safe_name, file_version, update_file
-from templar.edits import edit_file
 from templar.errors import ConcurrencyError, StorageError
 from templar.reader import parse_document
+from templar.storage.atomic import check_safe_name, file_version, update_file
+from templar.storage.edits import edit_file
 
 
 def test_update_file_writes_and_returns_the_new_version(tmp_path: Path) -> None:
@@ -152,8 +152,8 @@ _SAVER = textwrap.dedent(
     """
     import sys, time
     from pathlib import Path
-    from templar.atomic import file_version
-    from templar.edits import edit_file
+    from templar.storage.atomic import file_version
+    from templar.storage.edits import edit_file
     from templar.errors import ConcurrencyError
     path, number, go = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
     while not go.exists():

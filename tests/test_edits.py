@@ -1,4 +1,4 @@
-"""Comment-preserving edits of one template (templar.edits, templar.jsonedit).
+"""Comment-preserving edits of one template (templar.storage.edits, templar.storage.jsonedit).
 
 Every test diffs the file before and after: only the lines of what changed may
 differ, and the result must read back (through Templar's own reader) as exactly the
@@ -15,8 +15,8 @@ from typing import Any
 
 import pytest
 
-from templar.edits import edit_document, edit_file
 from templar.reader import parse_document
+from templar.storage.edits import edit_document, edit_file
 
 YAML_LIST = """\
 # Templates of the web tier. Keep comments: they say why.
@@ -350,7 +350,7 @@ def test_big_file_rest_is_byte_identical(tmp_path: Path) -> None:
 def test_edit_file_keeps_crlf_and_bom(tmp_path: Path) -> None:
     path = tmp_path / "awsprov_templates.yaml"
     path.write_bytes(b"\xef\xbb\xbf" + YAML_TOP_LIST.replace("\n", "\r\n").encode())
-    from templar.atomic import file_version
+    from templar.storage.atomic import file_version
 
     edit_file(
         path, file_version(path), {"a": {"template_id": "a", "configuration": {"max_number": 5}}}

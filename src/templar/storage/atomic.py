@@ -38,8 +38,9 @@ LOCK_TIMEOUT_S = 30.0
 
 
 def content_version(data: bytes) -> str:
-    """The version of a file holding ``data``: a short hash of its bytes."""
-    return hashlib.blake2b(data, digest_size=16).hexdigest()
+    """The version of a file holding ``data``: the SHA-256 of its bytes, as
+    :attr:`templar.storage.RawLayer.version` of a layer read from it."""
+    return hashlib.sha256(data).hexdigest()
 
 
 def file_version(path: Path) -> str | None:
@@ -202,8 +203,3 @@ def _fsync_directory(directory: Path) -> None:
         pass
     finally:
         os.close(fd)
-
-
-def write_refusal(path: Path, reason: str) -> StorageError:
-    """The error for a write that cannot be made to ``path`` (say why)."""
-    return StorageError(f"{path}: cannot write: {reason}", file=str(path))

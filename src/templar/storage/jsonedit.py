@@ -1,4 +1,4 @@
-"""Surgical edits of one template in a JSON document (see :mod:`templar.edits`).
+"""Surgical edits of one template in a JSON document (see :mod:`templar.storage.edits`).
 
 JSON has no comments, but it has a layout people chose: key order, indentation,
 small objects kept on one line, the envelope (``{"scheduler_type": ..., "templates":

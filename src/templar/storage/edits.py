@@ -43,10 +43,10 @@ from difflib import SequenceMatcher
 from pathlib import Path
 from typing import Any, Literal
 
-from templar import jsonedit
 from templar.errors import TemplarError, TemplateParseError
-from templar.jsonedit import template_id_of
 from templar.reader import parse_document
+from templar.storage import jsonedit
+from templar.storage.jsonedit import template_id_of
 
 Format = Literal["yaml", "json"]
 
@@ -100,11 +100,11 @@ def edit_file(
     remove: Iterable[str] = (),
 ) -> str | None:
     """Put and remove templates in the file at ``path``: :func:`edit_document` on its
-    text, written by :func:`templar.atomic.update_file` (atomic, under the file's
+    text, written by :func:`templar.storage.atomic.update_file` (atomic, under the file's
     lock, refused with :class:`~templar.errors.ConcurrencyError` unless the file is
     still at ``expected_version``; ``None``: it must not exist yet). A byte-order mark
     and Windows line endings are kept. Returns the new version."""
-    from templar.atomic import update_file
+    from templar.storage.atomic import update_file
 
     fmt = format_of(path)
     remove = tuple(remove)
