@@ -197,7 +197,7 @@ def test_eight_processes_saving_into_one_file_lose_nothing(tmp_path: Path) -> No
 
 
 def test_lock_files_do_not_look_like_layers(tmp_path: Path) -> None:
-    from templar.storage import layer_source_for
+    from templar.storage.files import layer_source_for
 
     path = tmp_path / "awsprov_templates.yaml"
     edit_file(path, None, {"a": {"template_id": "a"}})

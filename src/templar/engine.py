@@ -31,6 +31,7 @@ from templar.storage import StorageBackend
 if TYPE_CHECKING:
     from templar.cache import CacheInfo, TemplateCache
     from templar.watch import Watcher
+    from templar.write import TemplateWriter, WriteResult
 
 __all__ = ["EngineState", "ProviderInstance", "TemplateEngine", "gc_paused"]
 
@@ -78,6 +79,7 @@ class TemplateEngine:
         )
         #: reloads the session: the public API that hot reload drives
         self.reloader = Reloader(self.session, self._emit)
+        self._writer: TemplateWriter | None = None
 
     @classmethod
     def from_settings(
@@ -260,6 +262,57 @@ class TemplateEngine:
     def _emit(self, event: ChangeEvent) -> None:
         for _ in self.plugins.call_each("templar_on_change", event=event, engine=self):
             pass
+
+    # -- writing --------------------------------------------------------------------------
+
+    @property
+    def writer(self) -> TemplateWriter:
+        """Saves and deletes this engine's templates (:mod:`templar.write`)."""
+        from templar.write import TemplateWriter
+
+        if self._writer is None:
+            self._writer = TemplateWriter(self.session, self.reloader)
+        return self._writer
+
+    def save_template(
+        self,
+        template: TemplateDTO | Mapping[str, Any],
+        layer: str | None = None,
+        provider: str | None = None,
+    ) -> WriteResult:
+        """Create or update one template, given whole, keeping the files' comments and
+        layout. An edit lands in the layer holding the winning value of each field it
+        changes, a new template in the provider layer; ``layer`` (``instance``,
+        ``type``, ``provider``, ``shared``) picks one. The merged result is validated
+        first: an invalid one raises :class:`~templar.write.InvalidTemplateError` and
+        nothing is written."""
+        return self.writer.save_template(template, layer=layer, provider=provider)
+
+    def set_fields(
+        self,
+        template_id: str,
+        values: Mapping[str, Any],
+        layer: str | None = None,
+        provider: str | None = None,
+    ) -> WriteResult:
+        """Set fields of one template by dotted path (``{"configuration.max_number": 20}``;
+        ``None`` unsets); where each lands and the validation are as for :meth:`save_template`."""
+        paths = {tuple(key.split(".")): value for key, value in values.items()}
+        return self.writer.set_fields(template_id, paths, layer=layer, provider=provider)
+
+    def delete_template(
+        self,
+        template_id: str,
+        provider: str | None = None,
+        layer: str | None = None,
+        all_layers: bool = False,
+    ) -> WriteResult:
+        """Remove a template from one layer (the highest holding it, or ``layer``), or
+        from all with ``all_layers``. ``WriteResult.still_in`` names the lower layers
+        that still hold it: the template then falls back to them rather than vanishing."""
+        return self.writer.delete_template(
+            template_id, provider=provider, layer=layer, all_layers=all_layers
+        )
 
     # -- the cache ----------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ from templar.cli.commands.query import list_command, show_command
 from templar.cli.commands.storage import history_command, migrate_command
 from templar.cli.commands.validate import validate_command
 from templar.cli.commands.watch import watch_command
+from templar.cli.commands.write import apply_command, delete_command, set_command
 from templar.cli.context import EXIT_FAILURE, CliContext, fail, show_warning
 
 
@@ -146,6 +147,9 @@ for _command in (
     watch_command,
     history_command,
     migrate_command,
+    set_command,
+    apply_command,
+    delete_command,
 ):
     cli.add_command(_command)
 

@@ -249,6 +249,14 @@ def _yaml_container(text: str) -> _Container:
         raise _ScanRefused("indented root")
     if head.startswith("- ") or head == "-":
         return _yaml_entries(text, "seq", 0, first, len(text))
+    if (
+        head.split(" #")[0].strip() in ("[]", "{}")
+        and _first(_CONTENT, text, _line_end(text, first)) is None
+    ):
+        # an emptied document: its only content is "[]" or "{}"
+        kind_: Literal["seq", "map"] = "seq" if head.startswith("[") else "map"
+        span = (first, _line_end(text, first))
+        return _Container(kind_, 0, [], span[1], keys=[] if kind_ == "map" else None, header=span)
     header_start = _first(r"""(?:templates|"templates"|'templates')[ \t]*:""", text)
     if header_start is None:
         if head.startswith(("[", "{", "&", "!", "*", "?", "|", ">")):
@@ -607,7 +615,7 @@ def _yaml_put(
     if not container.starts and container.header is not None:
         start, end = container.header
         header = re.sub(r"\s*(\[\]|\{\})", "", text[start:end].rstrip("\r\n"), count=1)
-        return text[:start] + header + "\n" + new + text[end:]
+        return text[:start] + (header + "\n" if header.strip() else "") + new + text[end:]
     at = container.insert_at(text)
     glue = "" if at == 0 or text[at - 1] == "\n" else "\n"
     return text[:at] + glue + new + text[at:]
@@ -640,9 +648,11 @@ def _remove(text: str, fmt: Format, template_id: str, name: str) -> str:
         raise DocumentEditError(f"{name}: cannot edit: {e}", file=name) from e
     if entry is None:
         return text
-    start = _attached_comments_start(text, entry.start)
-    if entry.index > 0:
-        start = max(start, container.entry(text, entry.index - 1).end)
+    start = entry.start
+    if entry.index > 0:  # above the first entry, comments are the file's own header
+        start = max(
+            _attached_comments_start(text, entry.start), container.entry(text, entry.index - 1).end
+        )
     if len(container.starts) > 1:
         return text[:start] + text[entry.end :]
     # the only entry: say "no templates" explicitly, not with an empty (null) value

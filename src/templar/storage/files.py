@@ -16,13 +16,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from templar.errors import TemplateParseError
+from templar.errors import StorageError, TemplateParseError
 from templar.models import LayerKind, Severity, ValidationIssueDTO
 from templar.orb import CONFIG_FILE, DEFAULTS_FILE
 from templar.positions import Location, PositionIndex
 from templar.reader import parse_layer_document, read_bytes, read_regular_file
 from templar.settings import SETTINGS_FILE_NAMES
-from templar.storage import LayerSource, RawLayer
+from templar.storage import LayerChange, LayerSource, RawLayer
 from templar.storage.documents import templates_from_document, unparsable_layer
 
 if TYPE_CHECKING:
@@ -190,6 +190,78 @@ class FileStorage:
             if stop.is_set():
                 return
             yield set()
+
+    # -- writing (see templar.storage.WritableStorage) -------------------------------
+
+    def can_write(self) -> bool:
+        """True when the config directory can be written to (files are replaced by
+        renaming a new file over them, so the directory must be writable)."""
+        return os.access(self.config_dir, os.W_OK | os.X_OK)
+
+    def version(self, source: LayerSource) -> str | None:
+        """The SHA-256 of the layer file's bytes (as :attr:`RawLayer.version`), ``None``
+        when the file does not exist."""
+        from templar.storage.atomic import file_version
+
+        return file_version(Path(source.location))
+
+    def source_for(self, kind: LayerKind, scope: str | None) -> LayerSource:
+        """The file of that layer: an existing one, else the name it would be created
+        under, with the extension its siblings use (YAML when there are none). In an
+        ORB config dir, ORB's own name (``{provider_name}_templates.json``) when ORB
+        would read the file as that layer."""
+        from templar.storage.atomic import check_safe_name
+
+        if scope is not None:
+            check_safe_name(
+                scope, "provider instance name" if kind is LayerKind.INSTANCE else "provider type"
+            )
+        existing = [s for s in self.list_sources() if s.kind is kind and s.scope == scope]
+        if existing:
+            return existing[0]
+        siblings = self.list_sources()
+        same_scope = [s for s in siblings if s.scope == scope] or siblings
+        extensions = [Path(s.location).suffix.lstrip(".") for s in same_scope]
+        ext = max(set(extensions), key=extensions.count) if extensions else "yaml"
+        suffix = {LayerKind.INSTANCE: "inst", LayerKind.TYPE: "type", LayerKind.PROVIDER: "prov"}
+        names = []
+        if self.layer_source_for is not layer_source_for and kind is not LayerKind.PROVIDER:
+            names.append(f"{scope}_templates.{ext}" if scope else f"templates.{ext}")
+        names.append(
+            f"{scope}{suffix[kind]}_templates.{ext}"
+            if scope and kind in suffix
+            else f"templates.{ext}"
+        )
+        for name in names:
+            candidate = self.layer_source_for(self.config_dir / name)
+            if candidate is not None and candidate.kind is kind and candidate.scope == scope:
+                return candidate
+        raise StorageError(
+            f"no file name in {self.config_dir} is read as the {kind.label} layer of '{scope}'",
+            field="layer",
+        )
+
+    def write(self, change: LayerChange) -> str:
+        """Apply ``change`` to its file: only the templates it names are touched (comments
+        and layout of the rest stay byte for byte), atomically, under the file's lock,
+        refused with :class:`~templar.errors.ConcurrencyError` if the file is no longer at
+        ``change.expected_version``. Unsafe ids and scopes are refused before any file
+        is opened."""
+        from templar.storage.atomic import check_inside, check_safe_name
+        from templar.storage.edits import edit_file
+
+        source = change.source
+        if source.scope is not None:
+            check_safe_name(source.scope, "provider instance name")
+        for template_id in [*change.put, *change.remove]:
+            check_safe_name(template_id, "template id")
+        path = Path(source.location)
+        check_inside(self.config_dir, path)
+        if self.layer_source_for(path) != source:
+            raise StorageError(f"{path} is not the {source.kind.label} layer it is said to be")
+        version = edit_file(path, change.expected_version, change.put, change.remove)
+        self._positions.pop(source.location, None)
+        return version or ""
 
     def is_watched(self, path: str) -> bool:
         """:func:`is_watched`, knowing this directory's names (an ORB dir's too)."""

@@ -1,0 +1,227 @@
+"""Saving and deleting templates through the engine and the CLI (templar.write)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from click.testing import CliRunner
+
+from templar import TemplateEngine, hookimpl
+from templar.cli import cli
+from templar.errors import StorageError
+from templar.models import LayerKind
+from templar.storage import LayerChange, LayerSource
+from templar.write import InvalidTemplateError
+from tests.providers_for_tests import SizedPlugin
+
+PROVIDER_LAYER = """\
+# provider layer: the full templates
+- template_id: web
+  name: Web
+  configuration:
+    replicas: 2      # two is enough for staging
+    image: nginx:1.27
+- template_id: db
+  configuration:
+    replicas: 1
+"""
+INSTANCE_LAYER = """\
+# instance overrides
+- template_id: web
+  configuration:
+    replicas: 4   # prod
+"""
+
+
+@pytest.fixture
+def config_dir(tmp_path: Path) -> Path:
+    (tmp_path / "genericprov_templates.yaml").write_text(PROVIDER_LAYER)
+    (tmp_path / "genericinst_templates.yaml").write_text(INSTANCE_LAYER)
+    return tmp_path
+
+
+def engine(config_dir: Path, **kwargs: Any) -> TemplateEngine:
+    return TemplateEngine(config_dir, use_cache=False, **kwargs)
+
+
+def snapshot(directory: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in directory.iterdir() if not p.name.startswith(".")}
+
+
+def test_an_edit_lands_where_the_winning_value_lives(config_dir: Path) -> None:
+    e = engine(config_dir)
+    result = e.set_fields("web", {"configuration.replicas": 6})
+    assert list(result.written) == [str(config_dir / "genericinst_templates.yaml")]
+    assert (config_dir / "genericinst_templates.yaml").read_text() == INSTANCE_LAYER.replace(
+        "replicas: 4   # prod", "replicas: 6   # prod"
+    )
+    assert (config_dir / "genericprov_templates.yaml").read_text() == PROVIDER_LAYER
+    assert e.get_template("web").configuration["replicas"] == 6  # type: ignore[union-attr]
+
+
+def test_a_field_only_the_provider_layer_has_is_changed_there(config_dir: Path) -> None:
+    engine(config_dir).set_fields("web", {"configuration.image": "nginx:1.28"})
+    assert (config_dir / "genericprov_templates.yaml").read_text() == PROVIDER_LAYER.replace(
+        "nginx:1.27", "nginx:1.28"
+    )
+    assert (config_dir / "genericinst_templates.yaml").read_text() == INSTANCE_LAYER
+
+
+def test_layer_option_picks_the_layer_and_creates_its_file(config_dir: Path) -> None:
+    engine(config_dir).set_fields("db", {"configuration.replicas": 3}, layer="type")
+    created = config_dir / "generictype_templates.yaml"
+    from templar.reader import read_document
+
+    assert read_document(created) == {
+        "templates": [{"template_id": "db", "configuration": {"replicas": 3}}]
+    }
+    assert engine(config_dir).get_template("db").configuration["replicas"] == 3  # type: ignore[union-attr]
+
+
+def test_a_new_template_goes_to_the_provider_layer(tmp_path: Path) -> None:
+    (tmp_path / "templates.yaml").write_text("- template_id: base\n")
+    e = engine(tmp_path)
+    result = e.save_template({"template_id": "new", "configuration": {"replicas": 1}})
+    assert result.created
+    assert list(result.written) == [str(tmp_path / "genericprov_templates.yaml")]
+    assert engine(tmp_path).get_template("new") is not None
+
+
+def test_a_hostfactory_file_gets_camel_case_keys_back(tmp_path: Path) -> None:
+    layer = tmp_path / "sizedprov_templates.json"
+    layer.write_text(
+        json.dumps(
+            {
+                "scheduler_type": "hostfactory",
+                "templates": [{"templateId": "hf", "maxNumber": 2, "size": 9}],
+            },
+            indent=2,
+        )
+        + "\n"
+    )
+    e = engine(tmp_path, plugins=[SizedPlugin()])
+    e.set_fields("hf", {"configuration.max_number": 5})
+    e.save_template({"template_id": "hf2", "configuration": {"max_number": 1, "size": 3}})
+    data = json.loads(layer.read_text())
+    assert list(data) == ["scheduler_type", "templates"]
+    assert data["templates"][0] == {"templateId": "hf", "maxNumber": 5, "size": 9}
+    assert data["templates"][1] == {"templateId": "hf2", "maxNumber": 1, "size": 3}
+
+
+def test_an_invalid_result_is_refused_and_no_file_is_touched(tmp_path: Path) -> None:
+    (tmp_path / "sizedprov_templates.yaml").write_text(
+        "- templateId: hf\n  maxNumber: 2   # keep\n  size: 1\n"
+    )
+    before = snapshot(tmp_path)
+    with pytest.raises(InvalidTemplateError) as caught:
+        engine(tmp_path, plugins=[SizedPlugin()]).set_fields("hf", {"configuration.size": 0})
+    assert caught.value.issues and "size" in str(caught.value)
+    assert snapshot(tmp_path) == before
+
+
+def test_delete_says_when_lower_layers_still_hold_it(config_dir: Path) -> None:
+    result = engine(config_dir).delete_template("web")
+    assert list(result.written) == [str(config_dir / "genericinst_templates.yaml")]
+    assert result.still_in == [str(config_dir / "genericprov_templates.yaml")]
+    assert engine(config_dir).get_template("web").configuration["replicas"] == 2  # type: ignore[union-attr]
+    result = engine(config_dir).delete_template("web", all_layers=True)
+    assert engine(config_dir).get_template("web") is None
+    assert (
+        "# provider layer: the full templates"
+        in (config_dir / "genericprov_templates.yaml").read_text()
+    )
+
+
+@pytest.mark.parametrize("bad", ["../escape", "a/b", "/abs", "a\0b", ".."])
+def test_unsafe_ids_and_scopes_are_refused_before_any_file_is_opened(
+    tmp_path: Path, bad: str
+) -> None:
+    (tmp_path / "templates.yaml").write_text("- template_id: a\n")
+    e = engine(tmp_path)
+    with pytest.raises(StorageError, match="refused"):
+        e.set_fields(bad, {"name": "x"})
+    storage: Any = e.storage
+    source = LayerSource(LayerKind.INSTANCE, bad, str(tmp_path / f"{bad}inst_templates.yaml"))
+    with pytest.raises(StorageError, match="refused"):
+        storage.write(LayerChange(source, None, put={"a": {"template_id": "a"}}))
+    with pytest.raises(StorageError, match="refused"):
+        storage.source_for(LayerKind.INSTANCE, bad)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["templates.yaml"]
+
+
+def test_writes_fire_the_change_hook(config_dir: Path) -> None:
+    events = []
+
+    class Recorder:
+        @hookimpl
+        def templar_on_change(self, event: Any, engine: Any) -> None:
+            events.append(event)
+
+    e = engine(config_dir, plugins=[Recorder()])
+    e.list_templates()  # loaded: the write reloads and the reload fires the hook
+    e.set_fields("web", {"configuration.replicas": 8})
+    assert events and events[-1].changed == {"generic": ["web"]}
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("20", 20), ("true", True), ('"20"', "20"), ("m5.large", "m5.large"), ("1.5", 1.5)],
+)
+def test_cli_set_reads_values_as_yaml_scalars(config_dir: Path, value: str, expected: Any) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        cli,
+        ["--config-dir", str(config_dir), "--no-cache", "set", "db", f"metadata.note={value}"],
+    )
+    assert result.exit_code == 0, result.output
+    assert engine(config_dir).get_template("db").metadata["note"] == expected  # type: ignore[union-attr]
+
+
+def test_cli_set_example_of_the_issue(config_dir: Path) -> None:
+    result = CliRunner().invoke(
+        cli,
+        [
+            "--config-dir",
+            str(config_dir),
+            "--no-cache",
+            "set",
+            "web",
+            "configuration.replicas=20",
+            "--layer",
+            "instance",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert "replicas: 20  # prod" in (config_dir / "genericinst_templates.yaml").read_text()
+
+
+def test_cli_invalid_set_exits_non_zero_and_names_the_field(config_dir: Path) -> None:
+    before = snapshot(config_dir)
+    result = CliRunner().invoke(
+        cli, ["--config-dir", str(config_dir), "--no-cache", "set", "db", "is_active=maybe"]
+    )
+    assert result.exit_code == 1
+    assert "is_active" in result.output
+    assert snapshot(config_dir) == before
+
+
+def test_cli_apply_and_delete(config_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> None:
+    incoming = tmp_path_factory.mktemp("in") / "new.yaml"
+    incoming.write_text(
+        "- template_id: web\n  replicas: 9\n- template_id: cache\n  image: redis:7\n"
+    )
+    runner = CliRunner()
+    base = ["--config-dir", str(config_dir), "--no-cache"]
+    shown = runner.invoke(cli, [*base, "apply", str(incoming)], input="n\n")
+    assert shown.exit_code == 1 and '+    "replicas": 9' in shown.output
+    assert "cache" not in (config_dir / "genericprov_templates.yaml").read_text()
+    applied = runner.invoke(cli, [*base, "apply", str(incoming), "--yes"])
+    assert applied.exit_code == 0, applied.output
+    e = engine(config_dir)
+    assert e.get_template("web").configuration["replicas"] == 9  # type: ignore[union-attr]
+    assert e.get_template("cache") is not None
+    deleted = runner.invoke(cli, [*base, "delete", "web", "--yes"])
+    assert deleted.exit_code == 0 and "still holds 'web'" in deleted.output
