@@ -225,3 +225,53 @@ def test_cli_apply_and_delete(config_dir: Path, tmp_path_factory: pytest.TempPat
     assert e.get_template("cache") is not None
     deleted = runner.invoke(cli, [*base, "delete", "web", "--yes"])
     assert deleted.exit_code == 0 and "still holds 'web'" in deleted.output
+
+
+def test_a_running_watch_in_another_process_sees_a_write(config_dir: Path) -> None:
+    """``templates watch`` as a real process; ``templates set`` as another one."""
+    import os
+    import selectors
+    import subprocess
+    import sys
+    import time
+
+    script = Path(sys.executable).with_name("templates")
+    command = [str(script)] if script.exists() else [sys.executable, "-m", "templar"]
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    watcher = subprocess.Popen(
+        [*command, "--config-dir", str(config_dir), "--no-cache", "watch", "--format", "json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+    try:
+        assert watcher.stderr is not None and watcher.stdout is not None
+        assert b"watching" in watcher.stderr.readline()
+        done = subprocess.run(
+            [
+                *command,
+                "--config-dir",
+                str(config_dir),
+                "--no-cache",
+                "set",
+                "db",
+                "configuration.replicas=5",
+            ],
+            env=env,
+            capture_output=True,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+        selector = selectors.DefaultSelector()
+        selector.register(watcher.stdout, selectors.EVENT_READ)
+        deadline = time.monotonic() + 60
+        line = b""
+        while time.monotonic() < deadline and b'"db"' not in line:
+            if selector.select(timeout=1):
+                line = watcher.stdout.readline()
+        selector.close()
+        event = json.loads(line)
+        assert event["changed"] == {"generic": ["db"]}
+    finally:
+        watcher.terminate()
+        watcher.communicate(timeout=30)

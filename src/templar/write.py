@@ -26,6 +26,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from templar.discover import discover_instances
 from templar.errors import ConcurrencyError, StorageError, TemplarError, TemplateNotFoundError
 from templar.hierarchy import Hierarchy, group_layers, layers_of
 from templar.merge import FieldPath, leaf_paths, merge_versions, value_at, winning_version
@@ -263,22 +264,39 @@ class TemplateWriter:
         if provider is not None:
             check_safe_name(provider, "provider instance name")
         storage = self._storage()
-        state = self.session.state
-        instance = _instance_of(state.instances, template_id, provider, state.templates, body)
+        read_one = getattr(storage, "read_template", None)
+        layers = [
+            read_one(source, template_id) if read_one is not None else storage.read(source)
+            for source in storage.list_sources()
+        ]
+        if read_one is None:
+            for layer in layers:
+                layer.templates = [t for t in layer.templates if t.template_id == template_id]
+        settings = self.session.settings
+        instances = discover_instances(
+            layers,
+            settings.providers,
+            self.session.providers,
+            self.session.locator,
+            [],
+            settings.orb,
+        )
+        by_kind = group_layers(layers)
+        holding = [
+            i
+            for i in instances
+            if i.type in self.session.providers
+            and Hierarchy(settings, self.session.settings_file, self.session.locator)
+            .collect_versions(i, self.session.providers[i.type], by_kind, [], only={template_id})
+            .get(template_id)
+        ]
+        instance = _instance_of(
+            instances, holding, template_id, provider, body, set(self.session.providers)
+        )
         spec = self.session.providers.get(instance.type)
         if spec is None:
             raise StorageError(f"provider type '{instance.type}' is not installed")
-        wanted = {
-            (LayerKind.INSTANCE, instance.name),
-            (LayerKind.TYPE, instance.type),
-            (LayerKind.PROVIDER, instance.type),
-        }
-        layers = [
-            storage.read(source)
-            for source in storage.list_sources()
-            if source.kind is LayerKind.SHARED or (source.kind, source.scope) in wanted
-        ]
-        layers = layers_of(instance, group_layers(layers))
+        layers = layers_of(instance, by_kind)
         return _Context(self, instance, spec, layers, template_id)
 
     def _source(self, context: _Context, kind: LayerKind) -> LayerSource:
@@ -405,8 +423,13 @@ class _Context:
             return False
         layer = next((layer for layer in self.layers if layer.source == source), None)
         bodies = [t.body for t in layer.templates] if layer else []
+        if not bodies and _head_mentions(source.location, b"templateId"):
+            return True  # the layer was read for one template only: its text says
         if not bodies:  # a new file: the style of the instance's other files
             bodies = [t.body for other in self.layers for t in other.templates]
+            return any(
+                _head_mentions(other.source.location, b"templateId") for other in self.layers
+            ) or any("templateId" in body for body in bodies[:20])
         return any("templateId" in body for body in bodies[:20])
 
     def external(self, source: LayerSource, canonical: Mapping[str, Any]) -> dict[str, Any]:
@@ -478,23 +501,27 @@ class _Context:
 
 def _instance_of(
     instances: list[ProviderInstance],
+    holding: list[ProviderInstance],
     template_id: str,
     provider: str | None,
-    templates: Mapping[str, Mapping[str, Any]],
     body: Mapping[str, Any] | None,
+    installed: set[str],
 ) -> ProviderInstance:
-    """The provider instance a write is for: ``provider``, else the one defining the
-    template, else the one the body names, else the only one."""
+    """The provider instance a write is for: ``provider``, else the one whose layers
+    hold the template, else the one the body names, else the only one. With no
+    instance declared, a provider type no file names yet has its implicit instance."""
+    implicit = not instances or all(i.name == i.type for i in instances)
     if provider is not None:
         found = next((i for i in instances if i.name == provider), None)
-        if found is None:
-            raise StorageError(
-                f"unknown provider instance '{provider}'; known: "
-                + ", ".join(i.name for i in instances),
-                field="provider",
-            )
-        return found
-    holding = [i for i in instances if template_id in templates.get(i.name, {})]
+        if found is not None:
+            return found
+        if implicit and provider in installed:
+            return ProviderInstance(provider, provider)
+        raise StorageError(
+            f"unknown provider instance '{provider}'; known: "
+            + (", ".join(i.name for i in instances) or "none"),
+            field="provider",
+        )
     if len(holding) == 1:
         return holding[0]
     if len(holding) > 1:
@@ -503,13 +530,17 @@ def _instance_of(
             f"({', '.join(i.name for i in holding)}); say which with provider=/--provider",
             field="provider",
         )
-    if body is not None:
-        named = body.get("provider_name") or body.get("provider_type")
+    named = str((body or {}).get("provider_name") or (body or {}).get("provider_type") or "")
+    if named:
         match = [i for i in instances if named in (i.name, i.type)]
         if match:
             return match[0]
+        if implicit and named in installed:
+            return ProviderInstance(named, named)
     if len(instances) == 1:
         return instances[0]
+    if not instances and "generic" in installed:
+        return ProviderInstance("generic", "generic")
     raise StorageError(
         f"say which provider instance template '{template_id}' is for (provider=/--provider); "
         f"known: {', '.join(i.name for i in instances) or 'none'}",
@@ -517,8 +548,17 @@ def _instance_of(
     )
 
 
+def _head_mentions(location: str, word: bytes) -> bool:
+    """Whether the first 64 kB of the file at ``location`` (if it is one) hold ``word``."""
+    try:
+        with open(location, "rb") as f:
+            return word in f.read(65536)
+    except OSError:
+        return False
+
+
 def _paths(body: dict[str, Any]) -> list[FieldPath]:
-    """The leaves of ``body``, and the paths of its explicit ``None`` values."""
+    """The leaves of ``body``: the fields a save compares and writes."""
     return list(leaf_paths(body))
 
 

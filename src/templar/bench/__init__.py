@@ -44,7 +44,7 @@ from templar.bench import corpus, measure
 from templar.bench.orb import Orb, find_orb, orb_environment
 from templar.bench.report import Progress, Row, print_report
 
-GROUPS = ("load", "reload", "cli", "orb")
+GROUPS = ("load", "reload", "cli", "orb", "set")
 Step = tuple[str, Callable[[], None]]
 
 
@@ -87,7 +87,15 @@ class Run:
             steps += self._file_steps(largest)
         if "orb" in self.groups:
             steps += self._orb_steps(largest)
+        if "set" in self.groups:
+            steps.append((f"{largest:,} templates: templates set, one file", self._set_step))
         return steps
+
+    def _set_step(self) -> None:
+        """The write figures of issue 10 (:mod:`templar.bench.writes`)."""
+        from templar.bench.writes import set_rows
+
+        self.rows += set_rows(self.workdir, max(self.sizes), self.repeat)
 
     # -- four layers, each size ----------------------------------------------------------
 

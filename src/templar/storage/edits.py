@@ -128,6 +128,31 @@ def edit_file(
     return update_file(path, expected_version, compute)
 
 
+class ScanUnsure(Exception):
+    """:func:`find_template` cannot vouch for the document: read it whole instead."""
+
+
+def find_template(text: str, fmt: Format, template_id: str) -> tuple[Any, tuple[Any, ...]] | None:
+    """The body of ``template_id`` in a document and its document path, found without
+    parsing the document whole (the scan of :func:`edit_document`); ``None`` when the
+    document does not hold it. Raises :class:`ScanUnsure` when the scan cannot tell."""
+    try:
+        if fmt == "json":
+            found = jsonedit.find_template(text, template_id)
+            if found is None:
+                return None
+            return found
+        container = _yaml_container(text)
+        entry = _yaml_find(text, container, template_id)
+    except (_ScanRefused, ValueError, IndexError, jsonedit.JsonEditError) as e:
+        raise ScanUnsure(str(e)) from e
+    if entry is None:
+        return None
+    prefix: tuple[Any, ...] = ("templates",) if container.header is not None else ()
+    key: Any = entry.key if container.kind == "map" else entry.index
+    return entry.body, (*prefix, key)
+
+
 # --------------------------------------------------------------------------- spans
 
 

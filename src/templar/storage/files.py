@@ -22,7 +22,7 @@ from templar.orb import CONFIG_FILE, DEFAULTS_FILE
 from templar.positions import Location, PositionIndex
 from templar.reader import parse_layer_document, read_bytes, read_regular_file
 from templar.settings import SETTINGS_FILE_NAMES
-from templar.storage import LayerChange, LayerSource, RawLayer
+from templar.storage import LayerChange, LayerSource, RawLayer, RawTemplate
 from templar.storage.documents import templates_from_document, unparsable_layer
 
 if TYPE_CHECKING:
@@ -190,6 +190,35 @@ class FileStorage:
             if stop.is_set():
                 return
             yield set()
+
+    def read_template(self, source: LayerSource, template_id: str) -> RawLayer:
+        """:meth:`read`, keeping only ``template_id``, and found without parsing the
+        whole file when a scan of its text can vouch for it (a write to a file of ten
+        thousand templates parses one); the layer's version is the file's."""
+        from templar.storage.edits import ScanUnsure, find_template, format_of
+
+        path = Path(source.location)
+        try:
+            raw = read_bytes(path)
+            text = raw.decode("utf-8-sig")
+            found = find_template(text.replace("\r\n", "\n"), format_of(path), template_id)
+        except (TemplateParseError, UnicodeDecodeError, ScanUnsure):
+            layer = self.read(source)
+            layer.templates = [t for t in layer.templates if t.template_id == template_id]
+            return layer
+        layer = RawLayer(source, version=hashlib.sha256(raw).hexdigest())
+        if found is not None and isinstance(found[0], dict):
+            body, doc_path = found
+            provider_type = body.get("provider_type", body.get("providerType"))
+            layer.templates.append(
+                RawTemplate(
+                    template_id,
+                    body,
+                    doc_path,
+                    str(provider_type) if provider_type not in (None, "") else None,
+                )
+            )
+        return layer
 
     # -- writing (see templar.storage.WritableStorage) -------------------------------
 

@@ -190,6 +190,19 @@ def _apply(text: str, splices: list[Splice]) -> str:
     return text
 
 
+def find_template(text: str, template_id: str) -> tuple[Any, tuple[Any, ...]] | None:
+    """The body of ``template_id`` and its document path, or ``None`` if absent."""
+    container = _templates(text)
+    index = _find(container, template_id)
+    if index is None:
+        return None
+    entry = container.entries[index]
+    envelope = text[_skip(text, 0)] == "{" and container.open_at != _skip(text, 0)
+    prefix: tuple[Any, ...] = ("templates",) if envelope else ()
+    key: Any = entry.key if container.kind == "map" else index
+    return entry.value, (*prefix, key)
+
+
 def put_template(text: str, template_id: str, body: dict[str, Any]) -> str:
     """``text`` with the template ``template_id`` replaced by ``body`` (value by value),
     or ``body`` appended to the templates when the document does not hold it."""
