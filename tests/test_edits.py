@@ -359,3 +359,13 @@ def test_edit_file_keeps_crlf_and_bom(tmp_path: Path) -> None:
     assert raw.startswith(b"\xef\xbb\xbf")
     assert raw.count(b"\r\n") == raw.count(b"\n")
     assert b"max_number: 5   # one\r\n" in raw
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+def test_a_body_without_its_id_keeps_the_id(name: str) -> None:
+    """A body from an id -> body layer has no template_id; in a list it must gain one."""
+    fmt, text = DOCUMENTS[name]
+    new = edit_document(text, fmt, {"z": {"configuration": {"max_number": 1}}})
+    assert templates_of(read(fmt, new))["z"]["configuration"] == {"max_number": 1}
+    created = edit_document(None, fmt, {"z": {"x": 1}})  # type: ignore[arg-type]
+    assert templates_of(read(fmt, created)) == {"z": {"template_id": "z", "x": 1}}

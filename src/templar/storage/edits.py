@@ -612,7 +612,7 @@ def _map(opcodes: Sequence[tuple[str, int, int, int, int]], pos: int, *, end: bo
 
 def _put(text: str | None, fmt: Format, template_id: str, body: dict[str, Any], name: str) -> str:
     if text is None or not text.strip() or _only_comments(text, fmt):
-        return (text or "") + _new_document(fmt, [body])
+        return (text or "") + _new_document(fmt, [jsonedit.with_id(body, template_id)])
     try:
         if fmt == "json":
             return jsonedit.put_template(text, template_id, body)
@@ -628,6 +628,8 @@ def _put(text: str | None, fmt: Format, template_id: str, body: dict[str, Any], 
 def _yaml_put(
     text: str, container: _Container, entry: _Entry | None, template_id: str, body: dict[str, Any]
 ) -> str:
+    if container.kind == "seq":
+        body = jsonedit.with_id(body, template_id)
     expected: Any = [body] if container.kind == "seq" else {template_id: body}
     if entry is not None:
         chunk = text[entry.start : entry.end]
@@ -764,6 +766,7 @@ def _slow_edit(
                 ),
                 None,
             )
+            body = jsonedit.with_id(body, template_id)
             if index is None:
                 container.append(body)
             else:

@@ -41,6 +41,18 @@ def template_id_of(body: Any, key: str | None) -> str | None:
     return str(raw)
 
 
+def with_id(body: dict[str, Any], template_id: str) -> dict[str, Any]:
+    """``body`` carrying its id, for a list entry (where nothing else says the id): as
+    ``templateId`` in a camelCase body, else ``template_id``, first."""
+    if template_id_of(body, None) == template_id:
+        return body
+    camel = "templateId" in body or any(
+        k[:1].islower() and any(c.isupper() for c in k) for k in body
+    )
+    rest = {k: v for k, v in body.items() if k not in ("template_id", "templateId")}
+    return {("templateId" if camel else "template_id"): template_id, **rest}
+
+
 @dataclass
 class _Member:
     """One element of a JSON array or member of an object, with its offsets."""
@@ -211,6 +223,8 @@ def put_template(text: str, template_id: str, body: dict[str, Any]) -> str:
     except ValueError as e:
         raise JsonEditError(f"not valid JSON: {e}") from e
     style = _style(text)
+    if container.kind == "seq":
+        body = with_id(body, template_id)
     index = _find(container, template_id)
     if index is not None:
         entry = container.entries[index]
