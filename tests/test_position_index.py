@@ -110,3 +110,33 @@ def test_a_file_that_does_not_parse_has_no_index(tmp_path: Path) -> None:
     path = tmp_path / "broken.yaml"
     path.write_text("a: [1, 2\nb: {\n")
     assert PositionIndex.build(path) is None
+
+
+def test_a_located_issue_finds_its_position_only_when_it_is_used() -> None:
+    from templar.locate import located_issue
+    from templar.models import TemplateValidationResultDTO
+
+    asked: list[int] = []
+
+    def position() -> tuple[int, int]:
+        asked.append(1)
+        return (12, 5)
+
+    issue = located_issue("x-code", "a message", file="t.yaml", position=position)
+    result = TemplateValidationResultDTO(
+        template_id="t",
+        provider_instance="aws",
+        provider_type="aws",
+        is_valid=False,
+        errors=[issue],
+    )
+    assert asked == [] and result.errors[0].code == "x-code"
+    assert result.model_dump()["errors"][0]["line"] == 12  # serialising resolves it
+    assert asked == [1]
+    assert (issue.line, issue.column) == (12, 5) and asked == [1]  # once
+    assert issue.format_line().startswith("t.yaml:12:5: error x-code")
+    again = located_issue("x-code", "a message", file="t.yaml", position=position)
+    assert again == issue and hash(again) == hash(issue)
+    unknown = located_issue("x-code", "m", file="t.yaml", position=lambda: None)
+    assert (unknown.line, unknown.column) == (None, None)
+    assert '"line":12' in located_issue("c", "m", position=position).model_dump_json()

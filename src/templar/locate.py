@@ -47,21 +47,23 @@ def located_issue(
     provider_instance: str | None = None,
     field: str | None = None,
 ) -> ValidationIssueDTO:
-    """An issue in ``file`` at ``position`` (a 1-based ``(line, column)``, or a callable
-    returning one or ``None`` when unknown)."""
-    where = position() if callable(position) else position
-    line, column = where if where else (None, None)
-    return ValidationIssueDTO(
-        code=code,
-        severity=severity,
-        message=message,
-        template_id=template_id,
-        provider_instance=provider_instance,
-        field=field,
-        file=file,
-        line=line,
-        column=column,
-    )
+    """An issue in ``file`` at ``position``: a 1-based ``(line, column)``, or a callable
+    returning one (or ``None`` when unknown), called only when the issue's line or
+    column is first needed (see :meth:`ValidationIssueDTO.deferred`)."""
+    fields: dict[str, Any] = {
+        "code": code,
+        "severity": severity,
+        "message": message,
+        "template_id": template_id,
+        "provider_instance": provider_instance,
+        "field": field,
+        "file": file,
+    }
+    if callable(position):
+        # found when the issue is shown or serialised, never for a plain list or get
+        return ValidationIssueDTO.deferred(position, **fields)
+    line, column = position if position else (None, None)
+    return ValidationIssueDTO(**fields, line=line, column=column)
 
 
 class LayerLike(Protocol):

@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    SerializerFunctionWrapHandler,
+    computed_field,
+    model_serializer,
+)
 
 #: Core template fields and the HostFactory (camelCase) spelling the engine also reads.
 CORE_FIELD_ALIASES: dict[str, str] = {
@@ -76,6 +84,66 @@ class ValidationIssueDTO(BaseModel):
     file: str | None = None
     line: int | None = None
     column: int | None = None
+
+    # Where the issue is, found on first use: most issues of a load are never shown
+    # (a plain list or get), and finding a line means indexing the whole file.
+    _position: Callable[[], tuple[int, int] | None] | None = PrivateAttr(default=None)
+
+    @classmethod
+    def deferred(
+        cls, position: Callable[[], tuple[int, int] | None], **fields: Any
+    ) -> ValidationIssueDTO:
+        """An issue whose ``line`` and ``column`` are found by calling ``position`` (a
+        1-based ``(line, column)``, or ``None`` when unknown) the first time either is
+        read, or the issue is compared, printed or serialised; never before."""
+        issue = cls(**fields)
+        issue._position = position
+        del issue.__dict__["line"], issue.__dict__["column"]
+        return issue
+
+    def resolve_position(self) -> None:
+        """Find ``line`` and ``column`` now, if they are deferred (see :meth:`deferred`)."""
+        position = self._position
+        if position is None:
+            return
+        self._position = None
+        where = position()
+        self.__dict__["line"], self.__dict__["column"] = where if where else (None, None)
+
+    if not TYPE_CHECKING:
+
+        def __getattr__(self, name: str) -> Any:
+            if name in ("line", "column") and self._position is not None:
+                self.resolve_position()
+                return self.__dict__[name]
+            return super().__getattr__(name)
+
+    @model_serializer(mode="wrap")
+    def _resolved_first(self, handler: SerializerFunctionWrapHandler) -> Any:
+        self.resolve_position()
+        return handler(self)
+
+    def __eq__(self, other: object) -> bool:
+        self.resolve_position()
+        if isinstance(other, ValidationIssueDTO):
+            other.resolve_position()
+        return super().__eq__(other)
+
+    def __hash__(self) -> int:
+        self.resolve_position()
+        return hash(tuple(self.__dict__.get(name) for name in type(self).model_fields))
+
+    def __iter__(self) -> Any:
+        self.resolve_position()
+        return super().__iter__()
+
+    def __repr_args__(self) -> Any:
+        self.resolve_position()
+        return super().__repr_args__()
+
+    def __getstate__(self) -> dict[Any, Any]:
+        self.resolve_position()
+        return super().__getstate__()
 
     def format_line(self) -> str:
         """``file:line:column: severity code message``, the form editors and CI jump to.

@@ -66,6 +66,8 @@ _ISSUE_FIELDS = frozenset(ValidationIssueDTO.model_fields)
 
 
 def _model_dict(value: Any) -> Any:
+    if isinstance(value, ValidationIssueDTO):
+        value.resolve_position()  # a cached issue is served with its line and column
     if isinstance(value, BaseModel):
         return value.__dict__
     raise TypeError(f"{type(value).__name__} is not JSON")
