@@ -22,6 +22,9 @@ _EXPORTED_CORE_FIELDS = (
     "updated_at",
 )
 
+#: Those fields and their HostFactory spelling, worked out once.
+_EXPORTED_CORE_KEYS = tuple((name, snake_to_camel(name)) for name in _EXPORTED_CORE_FIELDS)
+
 
 def _present(value: Any) -> bool:
     return value is not None and value != {} and value != [] and value != ""
@@ -45,11 +48,23 @@ class HostFactoryKeyStyle(CamelCaseKeyStyle):
         default_factory=dict, init=False, repr=False, compare=False, hash=False
     )
 
+    #: canonical name -> HostFactory spelling; every key of every exported template.
+    _external: dict[str, str] = field(
+        default_factory=dict, init=False, repr=False, compare=False, hash=False
+    )
+
     def to_canonical(self, key: str) -> str:
         """See :meth:`templar.KeyStyle.to_canonical` (memoised: the answer never changes)."""
         known = self._canonical.get(key)
         if known is None:
             known = self._canonical[key] = super().to_canonical(key)
+        return known
+
+    def to_external(self, key: str) -> str:
+        """See :meth:`templar.KeyStyle.to_external` (memoised: the answer never changes)."""
+        known = self._external.get(key)
+        if known is None:
+            known = self._external[key] = super().to_external(key)
         return known
 
     def export_template(self, template: TemplateDTO) -> dict[str, Any]:
@@ -93,9 +108,9 @@ class HostFactoryKeyStyle(CamelCaseKeyStyle):
             out[self.to_external(key)] = value
         core = template.model_dump(mode="json", include=set(_EXPORTED_CORE_FIELDS))
         core["provider_api"] = api
-        for name in _EXPORTED_CORE_FIELDS:
+        for name, external in _EXPORTED_CORE_KEYS:
             if _present(core.get(name)):
-                out[snake_to_camel(name)] = core[name]
+                out[external] = core[name]
         return out
 
 
