@@ -23,6 +23,7 @@ import pluggy
 
 if TYPE_CHECKING:
     import click
+    from pydantic import BaseModel
 
     from templar.models import ChangeEvent, TemplateDTO, ValidationIssueDTO, ValidationReport
     from templar.providers import ProviderSpec
@@ -94,7 +95,7 @@ def templar_register_storage(register: Callable[[StorageSpec], None]) -> None:
 
 @hookspec
 def templar_validate_template(
-    template: TemplateDTO, provider: ProviderSpec, instance: str
+    template: TemplateDTO, provider: ProviderSpec, instance: str, configuration: BaseModel | None
 ) -> list[ValidationIssueDTO] | None:
     """Check one effective template beyond what its pydantic models check.
 
@@ -108,6 +109,9 @@ def templar_validate_template(
     :param template: the validated template (``configuration`` in snake_case).
     :param provider: the :class:`templar.ProviderSpec` of its provider type.
     :param instance: the provider instance name.
+    :param configuration: ``template.configuration`` as the validated instance of
+        ``provider.configuration_model`` (``None`` for a provider without one): use it
+        rather than validating the configuration again.
 
     Return a list of :class:`templar.ValidationIssueDTO`, or ``None`` for no issue. An
     exception raised here becomes a ``plugin-error`` issue naming the plugin.

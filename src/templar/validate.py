@@ -130,6 +130,7 @@ class Validator:
             )
 
         configuration: dict[str, Any] | None = merged.get("configuration", {})
+        model: BaseModel | None = None  # handed to the plugin rules: validated once
         if spec.configuration_model is not GenericConfiguration:
             try:
                 model = spec.configuration_model.model_validate(configuration)
@@ -186,7 +187,7 @@ class Validator:
 
         features: list[str] = []
         if dto is not None:
-            features = self.plugin_checks(dto, spec, instance, template_id, versions, issues)
+            features = self.plugin_checks(dto, spec, instance, template_id, versions, issues, model)
         verdict = (template_id, instance, issues, features)
         if any(i.severity is Severity.ERROR for i in issues):
             dto = None
@@ -200,6 +201,7 @@ class Validator:
         template_id: str,
         versions: list[TemplateVersion],
         issues: list[ValidationIssueDTO],
+        configuration: BaseModel | None = None,
     ) -> list[str]:
         """Run every plugin's ``templar_validate_template`` on ``dto``, adding what they
         find to ``issues`` (located at the layer that set each field); returns the
@@ -207,7 +209,11 @@ class Validator:
         if not self.plugins.has_implementations("templar_validate_template"):
             return spec.features_for(dto) if spec.supported_features else []
         call = self.plugins.call(
-            "templar_validate_template", template=dto, provider=spec, instance=instance.name
+            "templar_validate_template",
+            template=dto,
+            provider=spec,
+            instance=instance.name,
+            configuration=configuration,
         )
         # what pluggy returned (a wrapper may have changed it), each list traced back to
         # the plugin that returned it

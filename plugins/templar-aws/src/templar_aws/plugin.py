@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from pydantic import BaseModel
 from templar import ProviderSpec, TemplateDTO, ValidationIssueDTO, hookimpl
 
 from templar_aws.configuration import AwsConfiguration
@@ -42,9 +43,12 @@ def templar_register_providers(register: Callable[[ProviderSpec], None]) -> None
 
 @hookimpl
 def templar_validate_template(
-    template: TemplateDTO, provider: ProviderSpec
+    template: TemplateDTO, provider: ProviderSpec, configuration: BaseModel | None = None
 ) -> list[ValidationIssueDTO] | None:
-    """Cross-field rules of ``aws`` templates (see :mod:`templar_aws.rules`)."""
+    """Cross-field rules of ``aws`` templates (see :mod:`templar_aws.rules`), on the
+    configuration model the engine validated (an older core does not pass it)."""
     if provider.name != AWS_PROVIDER.name:
         return None
-    return check_template(template)
+    return check_template(
+        template, configuration if isinstance(configuration, AwsConfiguration) else None
+    )

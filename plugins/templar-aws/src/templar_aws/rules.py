@@ -74,9 +74,12 @@ _EXTERNAL = {
 }
 
 
-def check_template(template: TemplateDTO) -> list[ValidationIssueDTO]:
+def check_template(
+    template: TemplateDTO, config: AwsConfiguration | None = None
+) -> list[ValidationIssueDTO]:
     """Every cross-field issue of one validated ``aws`` template."""
-    config = AwsConfiguration.model_validate(template.configuration)
+    if config is None:
+        config = AwsConfiguration.model_validate(template.configuration)
     issues: list[ValidationIssueDTO] = []
 
     def report(code: str, field: str, message: str, severity: Severity = Severity.ERROR) -> None:
