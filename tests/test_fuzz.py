@@ -37,9 +37,9 @@ from templar.reader import (
     MAX_DEPTH,
     MAX_INTEGER,
     MIN_INTEGER,
-    _parse_yaml_fast,
-    _read_carefully,
     parse_layer_document,
+    parse_yaml_fast,
+    read_carefully,
 )
 
 EXAMPLES = int(os.environ.get("TEMPLAR_FUZZ_EXAMPLES", "60"))
@@ -162,9 +162,9 @@ def test_fuzz_fast_and_careful_readers_agree(text: str) -> None:
     raw = text.encode()
     path = Path("t.yaml")
     chosen = _outcome(lambda: parse_layer_document(path, raw))
-    careful = _outcome(lambda: _read_carefully(path, raw))
+    careful = _outcome(lambda: read_carefully(path, raw))
     assert chosen == careful, text
-    fast = _parse_yaml_fast(raw)
+    fast = parse_yaml_fast(raw)
     if fast is not None:  # the fast path took it: same data as the careful reader
         assert careful[0] == "read" and orjson.dumps(fast[0]) == careful[1][0], text
         assert careful[1][1] == [], text

@@ -17,10 +17,10 @@ from templar import TemplateEngine
 from templar.errors import TemplateParseError
 from templar.reader import (
     ParsedDocument,
-    _parse_yaml_carefully,
-    _parse_yaml_fast,
     parse_document,
     parse_layer_document,
+    parse_yaml_carefully,
+    parse_yaml_fast,
 )
 
 YAML_12_SCALARS = [
@@ -61,18 +61,18 @@ YAML_12_SCALARS = [
 def test_scalars_follow_yaml_1_2_on_both_paths(written: str, expected: Any) -> None:
     document = f"value: {written}\n".encode()
     value = parse_document(Path("t.yaml"), document)["value"]
-    careful = _parse_yaml_carefully(Path("t.yaml"), document)["value"]
+    careful = parse_yaml_carefully(Path("t.yaml"), document)["value"]
     assert value == expected and type(value) is type(expected)
     assert careful == expected and type(careful) is type(expected)
 
 
 def test_the_fast_path_is_taken_for_ordinary_files() -> None:
     document = b"templates:\n  - template_id: a\n    size: 3\n    ports: [80, 443]\n    on: yes\n"
-    assert _parse_yaml_fast(document) == (
+    assert parse_yaml_fast(document) == (
         {"templates": [{"template_id": "a", "size": 3, "ports": [80, 443], "on": "yes"}]},
         False,
     )
-    assert _parse_yaml_fast(b"a: 1\nb:\n") == ({"a": 1, "b": None}, True)
+    assert parse_yaml_fast(b"a: 1\nb:\n") == ({"a": 1, "b": None}, True)
 
 
 @pytest.mark.parametrize(
@@ -87,7 +87,7 @@ def test_the_fast_path_is_taken_for_ordinary_files() -> None:
     ],
 )
 def test_features_the_fast_path_drops_go_the_careful_way(document: bytes) -> None:
-    assert _parse_yaml_fast(document) is None
+    assert parse_yaml_fast(document) is None
 
 
 plain_text = st.text(
@@ -147,13 +147,13 @@ def _dump(data: Any, flow: bool) -> bytes:
 def test_fast_and_careful_paths_agree(data: Any, flow: bool) -> None:
     document = _dump(data, flow)
     try:
-        careful = _parse_yaml_carefully(Path("t.yaml"), document)
+        careful = parse_yaml_carefully(Path("t.yaml"), document)
     except TemplateParseError:
         careful = None
     # ruamel.yaml does not always read back what it wrote (it emits '?0' unquoted in
     # flow style, then reads a complex key): such documents say nothing about us.
     assume(careful == {"doc": data})
-    fast = _parse_yaml_fast(document)
+    fast = parse_yaml_fast(document)
     if fast is not None:
         data_fast, may_hold_nulls = fast
         assert data_fast == careful, document

@@ -96,7 +96,7 @@ def hostfactory_template(i: int, rng: random.Random) -> dict[str, Any]:
         "volumeType": "gp3",
         "instanceTags": {"team": f"team-{i % 12}", "env": "prod"},
         "instanceProfile": "arn:aws:iam::123456789012:instance-profile/hf-node",
-        # no shebang: a "!" anywhere sends a YAML file to the careful reader (reader.py)
+        # no shebang: a "!" anywhere sends a YAML file to the careful reader (templar.reader)
         "userDataScript": f"echo node {i}\nsystemctl start hf-agent\n",
     }
     if api in ("EC2Fleet", "SpotFleet"):

@@ -16,9 +16,11 @@ These entries live in one ``diskcache`` directory:
   calls ``stat`` on the files; small **meta** and **hits** entries date and count
   each load.
 
-The package is three parts and this front: :mod:`templar.cache.store` (diskcache,
-bytes in and out, sealed and checksummed, never pickled), :mod:`templar.cache.codec`
-(states and layers as JSON) and :mod:`templar.cache.keys`. An entry whose header,
+The package is five parts and this front: :mod:`templar.cache.store` (diskcache,
+bytes in and out, sealed and checksummed), :mod:`templar.cache.disk` (never
+pickled; value files only where Templar writes them), :mod:`templar.cache.directory`
+(where the cache lives, private and marked), :mod:`templar.cache.codec` (states and
+layers as JSON) and :mod:`templar.cache.keys`. An entry whose header,
 length, checksum or JSON is wrong is dropped with a
 :class:`~templar.errors.TemplarCacheWarning` and the load goes on from the files.
 """
@@ -36,6 +38,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from templar.cache import codec
 from templar.cache.codec import FileStateRecord
+from templar.cache.directory import CACHE_DIR_ENV, resolve_cache_dir
+from templar.cache.disk import CorruptEntryError
 from templar.cache.keys import (
     HITS,
     LAST,
@@ -49,7 +53,7 @@ from templar.cache.keys import (
     plugins_fingerprint,
     state_key,
 )
-from templar.cache.store import CACHE_DIR_ENV, CacheStore, CorruptEntryError, resolve_cache_dir
+from templar.cache.store import CacheStore
 from templar.storage import LayerSource, RawLayer
 
 if TYPE_CHECKING:

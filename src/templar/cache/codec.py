@@ -7,7 +7,7 @@ and back; :func:`encode_layer` / :func:`decode_layer` do the same for one parsed
 :func:`decode_file_states` for what the layer reader saw of the files. Encoding says
 ``None`` when JSON cannot hold a value exactly (a non-finite number, a non-text
 mapping key), so that nothing inexact is ever cached; decoding raises
-:class:`~templar.cache.store.CorruptEntryError` for anything it did not write.
+:class:`~templar.cache.disk.CorruptEntryError` for anything it did not write.
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from templar.cache.store import CorruptEntryError
+from templar.cache.disk import CorruptEntryError
 from templar.models import LayerKind, Severity, TemplateDTO, ValidationIssueDTO
 from templar.state import EngineState, ProviderInstance
 from templar.storage import LayerSource, RawLayer, RawTemplate
