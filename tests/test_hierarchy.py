@@ -462,3 +462,43 @@ def test_the_shared_layer_rule() -> None:
     assert shared_applies(typed, prod, declared=False)
     assert not shared_applies(typed, generic, declared=True)
     assert not shared_applies(pinned, prod, declared=True)  # pinned to another instance
+
+
+@pytest.mark.parametrize("name", ["templates.json", "templates.yaml"])
+def test_a_file_holding_one_template_object_is_that_template(
+    write: WriteFile, config_dir: Path, name: str
+) -> None:
+    """ORB's and HostFactory's tools write one template per file too: its mappings
+    (tags, metadata, configuration) are fields, not templates named ``tags``."""
+    write(
+        name,
+        {
+            "templateId": "one",
+            "name": "One",
+            "tags": {"team": "hpc"},
+            "metadata": {"fleet_type": "instant"},
+            "configuration": {"size": 2},
+        },
+    )
+    engine = TemplateEngine(config_dir)
+    (template,) = engine.list_templates()
+    assert template.template_id == "one"
+    assert (template.tags, template.metadata) == ({"team": "hpc"}, {"fleet_type": "instant"})
+    assert template.configuration == {"size": 2}
+    assert engine.validate().issues == []
+
+
+def test_one_template_object_without_an_id_is_a_missing_id_not_an_id_mapping(
+    write: WriteFile, config_dir: Path
+) -> None:
+    write("templates.yaml", "name: Web\ntags:\n  team: hpc\nconfiguration:\n  size: 2\n")
+    report = TemplateEngine(config_dir).validate()
+    assert [(i.code, i.line) for i in report.issues] == [("missing-template-id", 1)]
+    assert report.results == []
+
+
+def test_a_templates_key_holding_one_template_object_is_that_template(
+    write: WriteFile, config_dir: Path
+) -> None:
+    write("templates.json", {"templates": {"template_id": "one", "tags": {"a": "b"}}})
+    assert [t.template_id for t in TemplateEngine(config_dir).list_templates()] == ["one"]

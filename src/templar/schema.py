@@ -3,7 +3,7 @@
 Two schemas per provider type:
 
 * :func:`layer_file_schema`: one *layer file* as a person writes it
-  (``templates schema --type T``), for editor completion and checking: the three
+  (``templates schema --type T``), for editor completion and checking: the
   file shapes, core fields in snake_case or HostFactory camelCase, provider keys flat or
   under ``configuration`` in every spelling the provider's key style reads. The
   provider's own spelling is suggested; the others are accepted but marked
@@ -96,8 +96,8 @@ def layer_file_schema(spec: ProviderSpec) -> dict[str, Any]:
         "description": (
             f"A layer file of {spec.name} templates ({spec.name}prov_templates.yaml, "
             f"{spec.name}type_templates.yaml, <instance>inst_templates.yaml, templates.yaml): "
-            "a list of templates, a mapping with a 'templates' list, or a mapping of "
-            "template id to template."
+            "a list of templates, a mapping with a 'templates' list, one template with "
+            "its id, or a mapping of template id to template."
         ),
         "anyOf": [
             {
@@ -117,6 +117,7 @@ def layer_file_schema(spec: ProviderSpec) -> dict[str, Any]:
                 "additionalProperties": True,
             },
             {"type": "array", "items": {"$ref": "#/$defs/ListedTemplate"}},
+            {"$ref": "#/$defs/ListedTemplate"},  # one template object, with its id
             {
                 "type": "object",
                 "not": {"required": ["templates"]},

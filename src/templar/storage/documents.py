@@ -1,8 +1,9 @@
-"""The three shapes of a template document, into raw templates; reused by every backend.
+"""The shapes of a template document, into raw templates; reused by every backend.
 
 A parsed document (from a file, a SQL row, anything) is a list of templates, a mapping
 ``{"templates": [...]}`` (other top-level keys such as ``scheduler_type`` kept and
-ignored) or a mapping of template id to body. :func:`templates_from_document` accepts
+ignored), one template object (a mapping with ``template_id`` or another core field at
+its top) or a mapping of template id to body. :func:`templates_from_document` accepts
 all three and turns every problem into an issue of the layer.
 """
 
@@ -13,7 +14,7 @@ from typing import Any
 
 from templar.errors import TemplateParseError
 from templar.locate import located_issue
-from templar.models import Severity
+from templar.models import CORE_FIELD_ALIASES, CORE_FIELDS, Severity
 from templar.positions import Location
 from templar.storage import LayerSource, RawLayer, RawTemplate
 
@@ -28,8 +29,9 @@ def unparsable_layer(source: LayerSource, error: TemplateParseError) -> RawLayer
 def templates_from_document(
     data: Any, source: LayerSource, locate: Callable[[tuple[Any, ...]], Location | None]
 ) -> RawLayer:
-    """Split a parsed document into templates. Accepts DESIGN.md's three shapes:
-    a list, ``{"templates": [...]}`` (other keys ignored) and a mapping of id to body."""
+    """Split a parsed document into templates. Accepts DESIGN.md's shapes: a list,
+    ``{"templates": [...]}`` (other keys ignored), one template object and a mapping of
+    id to body (where the key is the id)."""
     layer = RawLayer(source)
     file = source.location
 
@@ -47,6 +49,8 @@ def templates_from_document(
         inner = data["templates"]
         if isinstance(inner, list):
             entries = ((("templates", i), item, None) for i, item in enumerate(inner))
+        elif isinstance(inner, dict) and _is_one_template(inner):
+            entries = [(("templates",), inner, None)]
         elif isinstance(inner, dict):
             entries = (
                 (("templates", k), v, str(k)) for k, v in inner.items() if not _is_directive(k)
@@ -58,6 +62,10 @@ def templates_from_document(
                 ("templates",),
             )
             return layer
+    elif isinstance(data, dict) and _is_one_template(data):
+        # one template object (as ORB's and HostFactory's tools write one): its own
+        # template_id is its id, and its mappings (tags, attributes) are its fields
+        entries = [((), data, None)]
     elif isinstance(data, dict) and any(isinstance(v, dict) for v in data.values()):
         # Keys starting with "_" hold anchors to share (``_base: &base``) or comments.
         entries = (((k,), v, str(k)) for k, v in data.items() if not _is_directive(k))
@@ -65,7 +73,8 @@ def templates_from_document(
         issue(
             "invalid-shape",
             f"top level is {_kind(data)}; expected a list of templates, "
-            "a mapping with a 'templates' list, or a mapping of template id to template",
+            "a mapping with a 'templates' list, one template (with its template_id), "
+            "or a mapping of template id to template",
             (),
         )
         return layer
@@ -135,6 +144,17 @@ def templates_from_document(
             )
         )
     return layer
+
+
+#: keys that make a top-level mapping one template rather than a mapping of id to body
+_TEMPLATE_KEYS = frozenset({*CORE_FIELDS, *CORE_FIELD_ALIASES})
+
+
+def _is_one_template(data: dict[Any, Any]) -> bool:
+    """Whether a mapping is one template: it has a ``template_id`` / ``templateId``, or
+    another core template field (``name``, ``provider_api``, ``tags``, ...) at its top.
+    A mapping of id to body has ids there, which are not field names."""
+    return any(isinstance(key, str) and key in _TEMPLATE_KEYS for key in data)
 
 
 def _is_directive(key: Any) -> bool:
