@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
@@ -15,11 +16,13 @@ from templar.cli.render import (
     echo_explanation,
     echo_table,
     echo_template_table,
+    issue_line,
+    plural,
 )
 
 if TYPE_CHECKING:
     from templar.engine import TemplateEngine
-    from templar.models import TemplateDTO
+    from templar.models import TemplateDTO, ValidationIssueDTO
 
 
 @click.command("list")
@@ -38,7 +41,13 @@ if TYPE_CHECKING:
     metavar="NAME",
     help='Print the document a provider\'s key style writes, {"templates": [...]}, such as '
     "HostFactory's getAvailableTemplates with 'hostfactory'; JSON unless --format yaml. "
-    "Templates of providers without that style are left out.",
+    "Templates of providers without that style are left out; templates with errors are "
+    "left out and named on stderr, and the document says how many.",
+)
+@click.option(
+    "--strict",
+    is_flag=True,
+    help="Exit 1 when a template is left out for errors (each is named on stderr).",
 )
 @FORMAT
 @click.pass_obj
@@ -50,9 +59,10 @@ def list_command(
     filters: Sequence[str],
     show_all: bool,
     style: str | None,
+    strict: bool,
     output_format: str,
 ) -> None:
-    """List effective templates."""
+    """List effective templates (valid ones; 'templates validate' says why one is not)."""
     criteria = {}
     for item in filters:
         field, sep, value = item.partition("=")
@@ -64,8 +74,17 @@ def list_command(
         criteria, provider=provider, provider_type=provider_type, active_only=not show_all
     )
     if style is not None:
-        _echo_styled(engine, templates, style, output_format)
-        return
+        left_out = _echo_styled(engine, templates, style, output_format, provider, provider_type)
+    else:
+        _echo_listed(templates, output_format)
+        left_out = _left_out(engine, provider, provider_type, None) if strict else []
+        _name_left_out(left_out)
+    if strict and left_out:
+        sys.exit(1)
+
+
+def _echo_listed(templates: Sequence[TemplateDTO], output_format: str) -> None:
+    """``list`` without ``--style``: a table, or the templates as JSON / YAML."""
     if output_format == "table":
         rows = [
             [
@@ -84,10 +103,84 @@ def list_command(
     echo_data([t.model_dump(mode="json") for t in templates], output_format)
 
 
+class LeftOut(NamedTuple):
+    """A template (or a file) ``list`` leaves out for errors, and its first error."""
+
+    template_id: str | None
+    instance: str | None
+    error: ValidationIssueDTO
+
+
+def _left_out(
+    engine: TemplateEngine,
+    provider: str | None,
+    provider_type: str | None,
+    style: str | None,
+) -> list[LeftOut]:
+    """The templates of the selected instances (of providers with ``style``, when given)
+    that have errors, so are not listed; and the files whose errors leave out templates
+    nobody can count (a file that does not parse). ``--filter`` cannot be applied to a
+    template that did not validate: these are named whatever it says."""
+    from templar.models import Severity
+
+    report = engine.validate()
+    providers = engine.providers
+
+    def selected(instance: str | None, type_name: str | None) -> bool:
+        if provider is not None and instance not in (None, provider):
+            return False
+        if provider_type is not None and type_name not in (None, provider_type):
+            return False
+        if style is None or type_name is None:
+            return True
+        spec = providers.get(type_name)
+        return spec is not None and spec.key_style is not None and spec.key_style.name == style
+
+    out: list[LeftOut] = []
+    listed: set[str] = set()
+    for result in report.results:
+        if result.is_valid:
+            listed.add(result.template_id)
+        elif result.errors and selected(result.provider_instance, result.provider_type):
+            out.append(LeftOut(result.template_id, result.provider_instance, result.errors[0]))
+    named = {item.template_id for item in out}
+    for issue in report.file_issues:
+        if issue.severity is not Severity.ERROR:
+            continue
+        instance = issue.provider_instance
+        type_name = next((i.type for i in engine.instances if i.name == instance), None)
+        if not selected(instance, type_name):
+            continue
+        if issue.template_id is None:
+            out.append(LeftOut(None, instance, issue))
+        elif issue.template_id not in listed and issue.template_id not in named:
+            named.add(issue.template_id)
+            out.append(LeftOut(issue.template_id, instance, issue))
+    return out
+
+
+def _name_left_out(left_out: Sequence[LeftOut]) -> None:
+    for item in left_out:
+        if item.template_id is None:
+            click.echo(f"left out: templates of this file: {issue_line(item.error)}", err=True)
+        else:
+            instance = f" ({item.instance})" if item.instance else ""
+            click.echo(
+                f"left out: {item.template_id}{instance}: {issue_line(item.error)}", err=True
+            )
+
+
 def _echo_styled(
-    engine: TemplateEngine, templates: Sequence[TemplateDTO], style: str, output_format: str
-) -> None:
-    """``list --style``: each template as its provider's key style exports it."""
+    engine: TemplateEngine,
+    templates: Sequence[TemplateDTO],
+    style: str,
+    output_format: str,
+    provider: str | None = None,
+    provider_type: str | None = None,
+) -> list[LeftOut]:
+    """``list --style``: each template as its provider's key style exports it. A template
+    left out for errors is named on stderr with its first error, and the document says
+    how many were (HostFactory reads an empty list as "no capacity", not "broken")."""
     from templar.errors import did_you_mean
 
     ctx = click.get_current_context()
@@ -127,7 +220,23 @@ def _echo_styled(
         click.echo(
             f"note: left out templates of providers without style '{style}': {counts}", err=True
         )
-    echo_data({"templates": exported}, output_format)
+    invalid = _left_out(engine, provider, provider_type, style)
+    _name_left_out(invalid)
+    document: dict[str, Any] = {"templates": exported}
+    if invalid:
+        templates_left = sum(1 for item in invalid if item.template_id is not None)
+        files_left = len(invalid) - templates_left
+        parts = [plural(templates_left, "template")] if templates_left else []
+        parts += [f"the templates of {plural(files_left, 'file')}"] if files_left else []
+        document["message"] = (
+            f"{plural(len(exported), 'template')} listed; left out for errors: "
+            f"{' and '.join(parts)} (named on stderr; run 'templates validate')"
+        )
+        document["left_out"] = templates_left
+        if files_left:
+            document["files_left_out"] = files_left
+    echo_data(document, output_format)
+    return invalid
 
 
 @click.command("show")
