@@ -339,3 +339,26 @@ def test_layer_namer_prefers_types_over_instances_of_the_same_name(tmp_path: Pat
     assert namer(tmp_path / "aws_templates.json").kind.label == "type"  # type: ignore[union-attr]
     assert namer(tmp_path / "aws-b_templates.json").kind.label == "instance"  # type: ignore[union-attr]
     assert namer(tmp_path / "notes.json") is None
+
+
+def test_a_template_replaces_its_defaults_field_by_field(
+    write: WriteFile, orb_engine: Callable[[], TemplateEngine]
+) -> None:
+    """ORB lays a template over its defaults one field at a time: a mapping the template
+    writes (tags, labels) replaces the default one whole, as ORB's own listing shows."""
+    defaults = {"labels": {"team": "hpc", "env": "dev"}, "color": "red"}
+    write(
+        "config.json",
+        orb_config(
+            sized("p"),
+            provider={"provider_defaults": {"sized": {"template_defaults": defaults}}},
+        ),
+    )
+    write("templates.json", [{"templateId": "a", "size": 1, "labels": {"team": "web"}}])
+    engine = orb_engine()
+    (a,) = engine.list_templates()
+    assert a.configuration["labels"] == {"team": "web"}
+    assert a.configuration["color"] == "red"
+    explained = {f.field: f for f in engine.explain("a").fields}
+    assert "configuration.labels.env" not in explained
+    assert [s.value for s in explained["configuration.labels.team"].shadowed] == ["hpc"]

@@ -170,6 +170,7 @@ class Hierarchy:
             # so provenance shows every layer that defines the template.
             version.body["template_id"] = template.template_id
             version.may_hold_nulls = may_hold_nulls
+            version.shallow = self.settings.orb is not None  # ORB: field by field
         self.versions.put(key, (template, version))
         return version
 

@@ -56,6 +56,10 @@ class TemplateVersion:
     near_misses: list[tuple[str, str]] = field(default_factory=list)
     #: ``False`` when the layer's file is known to hold no null (nothing to drop)
     may_hold_nulls: bool = True
+    #: ``True`` when this version's fields replace the ones below whole instead of
+    #: merging into them (an ORB dir: ORB lays a template over its defaults field by
+    #: field, so ``tags: {a: 1}`` over default tags is ``{a: 1}``)
+    shallow: bool = False
 
     def doc_path_of(self, path: FieldPath) -> tuple[Any, ...]:
         """Where canonical ``path`` is written in this layer's document."""
@@ -182,8 +186,32 @@ def merge_versions(versions: Sequence[TemplateVersion], mode: str = "deep") -> d
     lowest, *higher = effective_versions(versions, mode)
     merged = without_nulls(lowest.body) if lowest.may_hold_nulls else lowest.body
     for version in higher:
-        merged = deep_merge(merged, version.body)
+        if version.shallow:
+            merged = field_merge(merged, version.body)
+        else:
+            merged = deep_merge(merged, version.body)
     return merged
+
+
+def field_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """``over`` laid on ``base`` field by field: each core field and each key of
+    ``configuration`` that ``over`` writes replaces the one of ``base`` whole; ``None``
+    unsets. Neither argument is modified."""
+    out = _replace_fields(base, over)
+    below, configuration = base.get("configuration"), over.get("configuration")
+    if type(below) is dict and type(configuration) is dict:
+        out["configuration"] = _replace_fields(below, configuration)
+    return out
+
+
+def _replace_fields(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = base.copy()
+    for key, value in over.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = without_nulls(value) if type(value) is dict else value
+    return out
 
 
 def leaf_paths(data: dict[str, Any], prefix: FieldPath = ()) -> Iterator[FieldPath]:
