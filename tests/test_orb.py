@@ -362,3 +362,30 @@ def test_a_template_replaces_its_defaults_field_by_field(
     explained = {f.field: f for f in engine.explain("a").fields}
     assert "configuration.labels.env" not in explained
     assert [s.value for s in explained["configuration.labels.team"].shadowed] == ["hpc"]
+
+
+def test_watch_follows_config_json_and_orb_named_files(write: WriteFile, config_dir: Path) -> None:
+    """Real watchfiles events: an edit of config.json re-reads the defaults, and a file
+    of ORB's names (not one of Templar's) is watched."""
+    import queue
+
+    from templar import ChangeEvent
+
+    def config(zone: str) -> dict[str, Any]:
+        return orb_config({"name": "g", "type": "generic", "template_defaults": {"zone": zone}})
+
+    write("config.json", config("a"))
+    write("g_templates.json", [{"templateId": "t"}])
+    engine = TemplateEngine(config_dir, use_cache=False)
+    events: queue.Queue[ChangeEvent] = queue.Queue()
+    watcher = engine.watch(events.put, debounce_ms=30)
+    try:
+        assert engine.get_template("t").configuration["zone"] == "a"  # type: ignore[union-attr]
+        write("config.json", config("b"))
+        events.get(timeout=10)
+        assert engine.get_template("t").configuration["zone"] == "b"  # type: ignore[union-attr]
+        write("g_templates.json", [{"templateId": "t"}, {"templateId": "u"}])
+        event = events.get(timeout=10)
+        assert event.added == {"g": ["u"]}
+    finally:
+        watcher.stop()
