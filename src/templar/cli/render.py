@@ -203,16 +203,18 @@ def echo_explanation(explanation: TemplateExplanation) -> None:
 
 def where_of(source: SourceLocation) -> str:
     """:func:`where` of a provenance source; a row (SQL) adds its id and version."""
-    shown = where(source.file, source.line, source.column)
+    shown = where(source.file, source.line, source.column, source.layer)
     record = source.record or {}
     if "id" in record:
         shown += f" (id {record['id']}, version {record.get('version', '?')})"
     return shown
 
 
-def where(file: str | None, line: int | None, column: int | None) -> str:
-    """``file:line:column`` (relative), the file alone, or ``(plugin)`` for no file."""
+def where(file: str | None, line: int | None, column: int | None, layer: str = "") -> str:
+    """``file:line:column`` (relative), the file alone, or for no file ``(plugin)``
+    (a plugin's defaults) or ``(built in)`` (another layer in no file, such as ORB's
+    packaged defaults)."""
     if not file:
-        return "(plugin)"
+        return "(plugin)" if not layer or layer.startswith("plugin") else "(built in)"
     shown = display_path(file)
     return f"{shown}:{line}:{column}" if line else shown
