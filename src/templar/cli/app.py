@@ -110,7 +110,8 @@ class TemplarGroup(click.Group):
     "--config-dir",
     type=click.Path(file_okay=False),
     envvar="TEMPLAR_CONFIG_DIR",
-    help="Config directory (default: $TEMPLAR_CONFIG_DIR, else the current directory).",
+    help="Config directory (default: $TEMPLAR_CONFIG_DIR, else $ORB_CONFIG_DIR, else the "
+    "current directory).",
 )
 @click.option("--debug", is_flag=True, help="Show tracebacks.")
 @click.option(
