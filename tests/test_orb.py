@@ -389,3 +389,12 @@ def test_watch_follows_config_json_and_orb_named_files(write: WriteFile, config_
         assert event.added == {"g": ["u"]}
     finally:
         watcher.stop()
+
+
+def test_an_orb_dir_without_template_files_names_orbs_file_names(
+    write: WriteFile, orb_engine: Callable[[], TemplateEngine]
+) -> None:
+    write("config.json", orb_config(sized("sized-prod")))
+    (issue,) = orb_engine().validate().issues
+    assert issue.code == "no-templates"
+    assert "sized-prod_templates.json, sized_templates.json, templates.json" in issue.message

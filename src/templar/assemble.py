@@ -71,11 +71,14 @@ class Assembler:
         for layer in layers:
             state.file_issues.extend(layer.issues)
         if not layers:
+            expected = "templates.yaml, {type}prov_templates.yaml"
+            if self.settings.orb is not None:  # name the files ORB itself would read
+                expected = ", ".join(self.settings.orb.template_file_names())
             state.file_issues.append(
                 located_issue(
                     "no-templates",
                     f"no template files found in {self.config_dir} (expected names "
-                    "such as templates.yaml, {type}prov_templates.yaml; see the user guide)",
+                    f"such as {expected}; see the user guide)",
                     severity=Severity.WARNING,
                     file=str(self.config_dir),
                 )

@@ -211,6 +211,24 @@ class OrbConfig:
         settings._orb = self
         return settings
 
+    def template_file_names(self) -> list[str]:
+        """The template file names ORB reads in this dir: each enabled instance's, each
+        of their types', and the shared one, by ``template.filename_patterns``."""
+        names: list[str] = []
+        for provider in self.enabled_providers:
+            names.append(
+                self.filename_patterns["provider_specific"].format(
+                    provider_name=provider.name, provider_type=provider.type
+                )
+            )
+            names.append(
+                self.filename_patterns["provider_type"].format(
+                    provider_name=provider.name, provider_type=provider.type
+                )
+            )
+        names.append(self.filename_patterns["generic"])
+        return list(dict.fromkeys(names))
+
     def layer_namer(self, instances: Sequence[tuple[str, str]]) -> LayerNamer:
         """What each file name of the dir is, for these (name, type) instances."""
         return LayerNamer(self.filename_patterns, instances, [p.name for p in self.providers])
