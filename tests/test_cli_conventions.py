@@ -245,3 +245,129 @@ def test_watch_reports_new_issues_as_annotations_or_sarif(
         assert result["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] == (
             "templates.yaml"
         )
+
+
+# -- pipes, colour, terminal width ----------------------------------------------------
+
+
+@pytest.fixture
+def many_templates(write: WriteFile, config_dir: Path) -> Path:
+    # Well over a pipe's buffer (64 KiB), so the reader closing it is felt mid-output.
+    write(
+        "templates.yaml",
+        "".join(f"- {{template_id: t{i:05}, name: Template number {i}}}\n" for i in range(3000)),
+    )
+    return config_dir
+
+
+@pytest.mark.parametrize(
+    "args", [("list",), ("list", "--format", "json"), ("list", "--format", "yaml")]
+)
+def test_a_closed_pipe_ends_quietly_with_exit_0(
+    many_templates: Path, args: tuple[str, ...]
+) -> None:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "templar", "--config-dir", str(many_templates), *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    assert process.stdout is not None and process.stderr is not None
+    first = process.stdout.readline()
+    process.stdout.close()  # `| head -1`
+    err = process.stderr.read()
+    process.stderr.close()
+    assert process.wait(timeout=60) == 0, err
+    assert first
+    assert err == b""
+
+
+def test_a_closed_pipe_through_a_shell_pipeline(many_templates: Path) -> None:
+    templates = Path(sys.executable).with_name("templates")
+    done = subprocess.run(
+        ["bash", "-c", f'set -o pipefail; "{templates}" list | head -1'],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "TEMPLAR_CONFIG_DIR": str(many_templates)},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split()[0] == "ID"
+    assert done.stderr == ""
+
+
+def test_colour_is_off_when_not_a_terminal_and_on_with_always(broken: Path) -> None:
+    _, out, err = run("--config-dir", str(broken), "validate")
+    assert "\x1b[" not in out + err
+    _, out, err = run("--config-dir", str(broken), "validate", "--color", "always")
+    assert "\x1b[31m\x1b[1merror\x1b[0m parse-error" in out
+    _, out, _ = run("--color", "always", "--config-dir", str(broken), "list", "--all")
+    assert out.startswith("\x1b[1mID")  # a bold header
+
+
+def test_color_never_and_no_color_win_over_a_terminal(broken: Path) -> None:
+    _, out, _ = run("--config-dir", str(broken), "validate", "--color", "never")
+    assert "\x1b[" not in out
+    _, out, _ = run("--config-dir", str(broken), "validate", env={"NO_COLOR": "1"})
+    assert "\x1b[" not in out
+    # An explicit flag wins over the variable.
+    _, out, _ = run(
+        "--config-dir", str(broken), "validate", "--color", "always", env={"NO_COLOR": "1"}
+    )
+    assert "\x1b[31m" in out
+
+
+def _in_a_terminal(config_dir: Path, *args: str, env: dict[str, str] | None = None) -> str:
+    """Run ``templates`` with a pseudo-terminal as stdout and stderr; return all it printed."""
+    import pty
+
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "templar", "--config-dir", str(config_dir), *args],
+        stdin=subprocess.DEVNULL,
+        stdout=follower,
+        stderr=follower,
+        env={k: v for k, v in {**os.environ, **(env or {})}.items() if k != "COLUMNS"},
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal closes when the process is gone
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    process.wait(timeout=60)
+    os.close(leader)
+    return b"".join(chunks).decode()
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="pseudo-terminals are POSIX")
+def test_colour_on_a_terminal_unless_no_color(broken: Path) -> None:
+    shown = _in_a_terminal(broken, "validate")
+    assert "\x1b[31m\x1b[1merror\x1b[0m" in shown
+    assert "\x1b[" not in _in_a_terminal(broken, "validate", env={"NO_COLOR": "1"})
+
+
+def test_tables_fit_the_terminal_width(many_templates: Path) -> None:
+    for columns in (60, 80, 200):
+        code, out, _ = run(
+            "--config-dir", str(many_templates), "list", env={"COLUMNS": str(columns)}
+        )
+        assert code == 0
+        lines = out.splitlines()
+        assert max(len(line) for line in lines) <= columns
+        assert lines[1].split()[0] == "t00000"  # the id is never cut
+        assert "…" in out if columns < 100 else "…" not in out
+
+
+def test_fit_widths_narrows_the_widest_columns_first() -> None:
+    from templar.cli.render import fit_widths
+
+    assert fit_widths([10, 40, 20], [5, 5, 5], 1000) == [10, 40, 20]
+    fitted = fit_widths([10, 40, 20], [5, 5, 5], 54)
+    assert sum(fitted) + 4 == 54
+    assert fitted[0] == 10  # narrow columns are left alone while wider ones can give
+    assert fit_widths([10, 40, 20], [10, 12, 12], 10) == [10, 12, 12]  # minimums hold

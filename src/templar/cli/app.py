@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 import warnings
 from collections.abc import Sequence
@@ -16,7 +15,14 @@ from templar.cli.commands.storage import history_command, migrate_command
 from templar.cli.commands.validate import validate_command
 from templar.cli.commands.watch import watch_command
 from templar.cli.commands.write import apply_command, delete_command, set_command
-from templar.cli.context import EXIT_FAILURE, CliContext, fail, show_warning
+from templar.cli.context import (
+    EXIT_FAILURE,
+    CliContext,
+    exit_on_closed_pipe,
+    fail,
+    show_warning,
+)
+from templar.cli.render import COLOR_OPTION, color_setting
 
 
 def _set_global_option(ctx: click.Context, param: click.Parameter, value: object) -> None:
@@ -32,6 +38,8 @@ def _set_global_option(ctx: click.Context, param: click.Parameter, value: object
         obj.debug = bool(value)
     elif param.name == "no_cache":
         obj.use_cache = not value
+    elif param.name == "color":
+        ctx.color = color_setting(str(value))
 
 
 def _global_options() -> list[click.Option]:
@@ -51,6 +59,7 @@ def _global_options() -> list[click.Option]:
             help="Read every file; neither use nor update the on-disk cache.",
             **common,  # type: ignore[arg-type]
         ),
+        click.Option(["--color"], **COLOR_OPTION, **common),  # type: ignore[arg-type]
     ]
 
 
@@ -99,6 +108,13 @@ class TemplarGroup(click.Group):
             self._load_plugin_commands()
         return super().get_command(ctx, cmd_name)
 
+    def invoke(self, ctx: click.Context) -> object:
+        """Run the command; a reader that went away (``| head``) ends it quietly, exit 0."""
+        try:
+            return super().invoke(ctx)
+        except BrokenPipeError:
+            exit_on_closed_pipe()
+
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Every command name, plugins' included."""
         self._load_plugin_commands()
@@ -119,6 +135,7 @@ class TemplarGroup(click.Group):
     is_flag=True,
     help="Read every file; neither use nor update the on-disk cache.",
 )
+@click.option("--color", **COLOR_OPTION)
 @click.version_option(
     version=None,
     package_name="templar-engine",
@@ -126,7 +143,9 @@ class TemplarGroup(click.Group):
     message="%(prog)s %(version)s",
 )
 @click.pass_context
-def cli(ctx: click.Context, config_dir: str | None, debug: bool, no_cache: bool) -> None:
+def cli(
+    ctx: click.Context, config_dir: str | None, debug: bool, no_cache: bool, color: str
+) -> None:
     """Discover, merge, validate and inspect provider templates.
 
     The options above may also follow the command: templates list --config-dir DIR.
@@ -136,6 +155,7 @@ def cli(ctx: click.Context, config_dir: str | None, debug: bool, no_cache: bool)
     ctx.with_resource(warnings.catch_warnings())
     warnings.showwarning = show_warning
     ctx.obj = CliContext(config_dir, debug, use_cache=not no_cache)
+    ctx.color = color_setting(color)
 
 
 for _command in (
@@ -159,8 +179,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Entry point of the ``templates`` console script."""
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="templates")
-    except BrokenPipeError:
-        # The reader went away (``templates list | head``): stop quietly, as cat does.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-        sys.exit(EXIT_FAILURE)
+    except BrokenPipeError:  # output outside a command (--help | head)
+        exit_on_closed_pipe()
+    except SystemExit as done:
+        # Output still buffered when the command ended may meet the closed pipe now.
+        try:
+            sys.stdout.flush()
+        except BrokenPipeError:
+            exit_on_closed_pipe(done.code if isinstance(done.code, int) else 0)
+        raise

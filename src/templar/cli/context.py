@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+import os
 import sys
 import traceback
 from collections.abc import Callable
@@ -47,7 +48,9 @@ def show_warning(
     line: str | None = None,
 ) -> None:
     """``warnings.showwarning`` for the CLI: one ``warning: ...`` line on stderr."""
-    click.echo(f"warning: {message}", err=True)
+    from templar.cli.render import severity_label
+
+    click.echo(f"{severity_label('warning')}: {message}", err=True)
 
 
 def handles_errors(f: F) -> F:
@@ -72,7 +75,9 @@ def handles_errors(f: F) -> F:
                 traceback.print_exc()
             code = EXIT_USAGE if isinstance(e, (ConfigurationError, StorageError)) else EXIT_FAILURE
             fail(type(e).__name__, e.message, e.context, as_json, code)
-        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt, BrokenPipeError):
+        except BrokenPipeError:
+            exit_on_closed_pipe()
+        except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):
             raise
         except Exception as e:
             if obj.debug:
@@ -102,5 +107,22 @@ def fail(
         }
         click.echo(json.dumps(payload, default=str))
     else:
-        click.echo(f"error: {message}", err=True)
+        from templar.cli.render import severity_label
+
+        click.echo(f"{severity_label('error')}: {message}", err=True)
+    sys.exit(code)
+
+
+def exit_on_closed_pipe(code: int = EXIT_OK) -> NoReturn:
+    """The reader of stdout went away (``templates list | head -1``): stop quietly.
+
+    Exit 0, as git and ruff do: the reader had what it wanted. Standard output is
+    pointed at the null device so that Python's own flush at exit finds no closed
+    pipe and prints no "Exception ignored" message.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (click's test runner)
+        pass
     sys.exit(code)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import sys
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
@@ -20,6 +21,36 @@ if TYPE_CHECKING:
         TemplateExplanation,
         ValidationIssueDTO,
     )
+
+
+#: ``--color``: a global option, also accepted after the command.
+COLOR_OPTION: dict[str, Any] = {
+    "type": click.Choice(["auto", "always", "never"]),
+    "default": "auto",
+    "show_default": True,
+    "envvar": "TEMPLAR_COLOR",
+    "help": "Colour: auto (on a terminal, unless NO_COLOR is set), always, never.",
+}
+
+_SEVERITY_COLORS = {"error": "red", "warning": "yellow"}
+
+
+def color_setting(mode: str) -> bool | None:
+    """``--color`` as click's context colour: True, False, or None (a TTY decides).
+
+    ``auto`` honours ``NO_COLOR`` (https://no-color.org): set and not empty, no
+    colour; ``always`` colours even then, as an explicit flag wins over the variable.
+    """
+    if mode == "always":
+        return True
+    if mode == "never":
+        return False
+    return False if os.environ.get("NO_COLOR") else None
+
+
+def severity_label(severity: str) -> str:
+    """``error`` in bold red, ``warning`` in yellow; plain where colour is off."""
+    return click.style(severity, fg=_SEVERITY_COLORS.get(severity), bold=severity == "error")
 
 
 def plural(count: int, noun: str) -> str:
@@ -48,10 +79,16 @@ def display_path(path: str | None) -> str:
 
 
 def issue_line(issue: ValidationIssueDTO) -> str:
-    """One issue as one line, its file relative to the current directory."""
+    """One issue as one line, its file relative to the current directory.
+
+    The severity word is coloured; click strips the colour where it is off.
+    """
     if issue.file:
-        return issue.model_copy(update={"file": display_path(issue.file)}).format_line()
-    return issue.format_line()
+        issue = issue.model_copy(update={"file": display_path(issue.file)})
+    line = issue.format_line()
+    severity = issue.severity.value
+    where, sep, rest = line.partition(f": {severity} ")
+    return f"{where}: {severity_label(severity)} {rest}" if sep else line
 
 
 def event_line(event: ChangeEvent) -> str:
@@ -77,19 +114,71 @@ def event_line(event: ChangeEvent) -> str:
     return f"{when} " + ("; ".join(parts) or "no change")
 
 
+def _terminal_width() -> int | None:
+    """Columns to fit a table into: the terminal's (or ``$COLUMNS``), None when piped."""
+    if os.environ.get("COLUMNS", "").isdigit():
+        return int(os.environ["COLUMNS"])
+    if not sys.stdout.isatty():
+        return None  # a file or a pipe gets every character
+    return shutil.get_terminal_size().columns
+
+
+def fit_widths(widths: Sequence[int], minimums: Sequence[int], total: int) -> list[int]:
+    """Narrow the widest columns, never under their minimum, until the row fits.
+
+    Two spaces separate the columns; a row that cannot fit keeps the minimums.
+    """
+    fitted = list(widths)
+    excess = sum(fitted) + 2 * (len(fitted) - 1) - total
+    while excess > 0:
+        widest = max(range(len(fitted)), key=lambda i: fitted[i] - minimums[i])
+        room = fitted[widest] - minimums[widest]
+        if room <= 0:
+            break
+        fitted[widest] -= 1
+        excess -= 1
+    return fitted
+
+
+def _clip(cell: str, width: int, keep_end: bool = False) -> str:
+    if len(cell) <= width:
+        return cell
+    if keep_end:  # a path: its file name is the part worth seeing
+        return "…" + cell[len(cell) - width + 1 :]
+    return cell[: max(width - 1, 0)] + "…"
+
+
 def echo_table(
-    headers: Sequence[str], rows: Iterable[Sequence[str]], empty: str = "(no templates)"
+    headers: Sequence[str],
+    rows: Iterable[Sequence[str]],
+    empty: str = "(no templates)",
+    keep_end: Sequence[int] = (),
 ) -> None:
-    """Columns padded to their widest cell; ``empty`` on stderr when there is no row."""
+    """Columns padded to their widest cell, a bold header; ``empty`` on stderr if no row.
+
+    On a terminal the table fits its width: the widest columns are cut, with ``…``
+    (at the start for the columns in ``keep_end``, such as paths).
+    """
     # a cell shows what it holds, never a control character for the terminal to obey
     rows = [[printable(str(c)) for c in r] for r in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         widths = [max(w, len(c)) for w, c in zip(widths, row, strict=True)]
-    line = "  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True))
-    click.echo(line.rstrip())
+    available = _terminal_width()
+    if available is not None:
+        # The first column (the id) is never cut; the others keep six characters.
+        minimums = [widths[0]] + [min(w, 6) for w in widths[1:]]
+        widths = fit_widths(widths, minimums, available)
+
+    def line(cells: Sequence[str]) -> str:
+        return "  ".join(
+            _clip(c, w, i in keep_end).ljust(w)
+            for i, (c, w) in enumerate(zip(cells, widths, strict=True))
+        ).rstrip()
+
+    click.echo(click.style(line(headers), bold=True))
     for row in rows:
-        click.echo("  ".join(c.ljust(w) for c, w in zip(row, widths, strict=True)).rstrip())
+        click.echo(line(row))
     if not rows and empty:
         click.echo(empty, err=True)
 

@@ -98,7 +98,8 @@ def _echo_listed(templates: Sequence[TemplateDTO], output_format: str) -> None:
             ]
             for t in templates
         ]
-        echo_table(["ID", "PROVIDER", "TYPE", "API", "NAME", "ACTIVE", "SOURCE (PRIORITY)"], rows)
+        headers = ["ID", "PROVIDER", "TYPE", "API", "NAME", "ACTIVE", "SOURCE (PRIORITY)"]
+        echo_table(headers, rows, keep_end=[6])
         return
     echo_data([t.model_dump(mode="json") for t in templates], output_format)
 
