@@ -371,3 +371,77 @@ def test_fit_widths_narrows_the_widest_columns_first() -> None:
     assert sum(fitted) + 4 == 54
     assert fitted[0] == 10  # narrow columns are left alone while wider ones can give
     assert fit_widths([10, 40, 20], [10, 12, 12], 10) == [10, 12, 12]  # minimums hold
+
+
+# -- plugin messages -------------------------------------------------------------------
+
+PLUGINS_DIR = Path(__file__).parent / "plugins"
+
+
+@pytest.fixture(scope="module")
+def clash_site(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """templar-clash (a command named `list`) really installed by pip, into a target."""
+    target = tmp_path_factory.mktemp("clash-site")
+    subprocess.run(
+        [
+            *(sys.executable, "-m", "pip", "install", "--quiet", "--no-deps"),
+            *("--no-build-isolation", "--target", str(target), str(PLUGINS_DIR / "templar-clash")),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    return target
+
+
+def _templates(
+    *args: str, site: Path | None = None, **env: str
+) -> subprocess.CompletedProcess[str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("TEMPLAR_")}
+    if site is not None:
+        clean["PYTHONPATH"] = str(site)
+    return subprocess.run(
+        [sys.executable, "-m", "templar", *args],
+        capture_output=True,
+        text=True,
+        env={**clean, **env},
+        timeout=120,
+        check=False,
+    )
+
+
+def test_a_command_clash_is_one_line_naming_the_plugin(clash_site: Path) -> None:
+    done = _templates("--help", site=clash_site, TEMPLAR_PLUGINS="clash")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == (
+        "warning: templar: plugin 'clash' registers a command 'list', which is a core "
+        "command (command ignored)\n"
+    )
+    assert "clash-hello" in done.stdout  # its other command is kept
+    hello = _templates("clash-hello", site=clash_site, TEMPLAR_PLUGINS="clash")
+    assert hello.stdout == "hello from templar-clash\n"
+    listed = _templates("list", "--format", "json", site=clash_site, TEMPLAR_PLUGINS="clash")
+    assert listed.returncode == 0 and json.loads(listed.stdout) == []  # the core's list
+
+
+def test_a_command_clash_is_the_plugins_status(clash_site: Path) -> None:
+    done = _templates("plugins", "--format", "json", site=clash_site, TEMPLAR_PLUGINS="clash")
+    assert done.returncode == 0, done.stderr
+    clash = {p["name"]: p for p in json.loads(done.stdout)}["clash"]
+    assert clash["error"] == "plugin 'clash' registers a command 'list', which is a core command"
+    assert done.stderr.count("warning:") == 1
+    table = _templates("plugins", site=clash_site, TEMPLAR_PLUGINS="clash").stdout
+    row = next(line for line in table.splitlines() if line.startswith("clash "))
+    assert row.endswith("registers a command 'list', which is a core command")
+
+
+def test_templar_plugins_naming_a_plugin_not_installed_warns_with_a_did_you_mean() -> None:
+    done = _templates("plugins", "--format", "json", TEMPLAR_PLUGINS="awz,k8s")
+    assert done.returncode == 0, done.stderr
+    (line,) = done.stderr.splitlines()
+    assert line.startswith(
+        "warning: templar: plugin 'awz' is named in TEMPLAR_PLUGINS but not installed "
+        "(did you mean 'aws'?); installed: "
+    )
+    plugins = {p["name"]: p for p in json.loads(done.stdout)}
+    assert plugins["k8s"]["error"] is None
+    assert "not installed" in plugins["awz"]["error"]

@@ -29,7 +29,7 @@ import pluggy
 from pydantic import BaseModel, Field
 
 from templar import hookspecs
-from templar.errors import PluginError, TemplarPluginWarning
+from templar.errors import PluginError, TemplarPluginWarning, did_you_mean
 from templar.providers import ProviderSpec
 from templar.storage import StorageSpec
 
@@ -201,7 +201,10 @@ class PluginHost:
     def _load_entrypoints(self) -> None:
         allow = os.environ.get("TEMPLAR_PLUGINS")
         allowed = None if allow is None else {n.strip() for n in allow.split(",") if n.strip()}
-        for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
+        installed = metadata.entry_points(group=ENTRY_POINT_GROUP)
+        if allowed:
+            self._warn_not_installed(allowed, {ep.name for ep in installed})
+        for ep in installed:
             if allowed is not None and ep.name not in allowed:
                 continue
             if self.pm.has_plugin(ep.name):
@@ -214,6 +217,16 @@ class PluginHost:
                 continue
             version = ep.dist.version if ep.dist is not None else None
             self._add(plugin, ep.name, start, version=version, builtin=False)
+
+    def _warn_not_installed(self, allowed: set[str], installed: set[str]) -> None:
+        """A ``TEMPLAR_PLUGINS`` name no installed plugin has: a typo, or a missing install."""
+        for name in sorted(allowed - installed):
+            self.fail(
+                name,
+                f"is named in TEMPLAR_PLUGINS but not installed{did_you_mean(name, installed)}; "
+                f"installed: {', '.join(sorted(installed)) or 'none'}",
+                outcome="ignored",
+            )
 
     def has_implementations(self, hook_name: str) -> bool:
         """Whether any registered plugin implements ``hook_name``."""
@@ -379,10 +392,21 @@ class PluginHost:
 
 
 def register_commands(host: PluginHost, cli: Any, reserved: Callable[[str], bool]) -> None:
-    """Let plugins add commands to ``cli``; refuse names the core already uses."""
+    """Let plugins add commands to ``cli``; refuse names the core already uses.
+
+    A refused name is a failure of the plugin that registered it (its status in
+    ``templates plugins``); its other commands are kept.
+    """
     guarded = _GuardedGroup(cli, reserved, host)
-    for _ in host.call_each("templar_register_commands", cli=guarded):
-        pass
+    # One plugin at a time, so a clash names the plugin that caused it.
+    for impl in host.pm.hook.templar_register_commands.get_hookimpls():
+        guarded.plugin = impl.plugin_name
+        try:
+            impl.function(cli=guarded)
+        except PluginError:
+            raise
+        except Exception as e:
+            host.fail(impl.plugin_name, "raised in templar_register_commands", e)
 
 
 class _GuardedGroup:
@@ -392,6 +416,7 @@ class _GuardedGroup:
         self._group = group
         self._reserved = reserved
         self._host = host
+        self.plugin = "?"  # the plugin whose hook is running
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._group, name)
@@ -399,7 +424,11 @@ class _GuardedGroup:
     def add_command(self, cmd: Any, name: str | None = None) -> None:
         name = name or cmd.name
         if self._reserved(name):
-            self._host.fail(str(name), "tried to replace the core command of that name")
+            self._host.fail(
+                self.plugin,
+                f"registers a command '{name}', which is a core command",
+                outcome="command ignored",
+            )
             return
         self._group.add_command(cmd, name)
 

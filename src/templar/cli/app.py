@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 import click
 
@@ -83,6 +84,12 @@ class TemplarGroup(click.Group):
     """The ``templates`` group: core commands, then those plugins add."""
 
     _plugins_loaded = False
+    core_commands: set[str] | None = None  # the names plugins may not take, once loaded
+
+    @property
+    def core_names(self) -> set[str]:
+        """The commands the core defines: names a plugin command may not take."""
+        return self.core_commands if self.core_commands is not None else set(self.commands)
 
     def add_command(self, cmd: click.Command, name: str | None = None) -> None:
         """Add ``cmd``, core or plugin, accepting the global options after its name."""
@@ -96,7 +103,7 @@ class TemplarGroup(click.Group):
         from templar.errors import PluginError
         from templar.plugins import PluginHost, register_commands
 
-        core = set(self.commands)
+        core = self.core_commands = set(self.commands)
         try:
             register_commands(PluginHost(), self, lambda name: name in core)
         except PluginError as e:  # strict mode: a broken plugin stops even --help
@@ -107,6 +114,25 @@ class TemplarGroup(click.Group):
         if cmd_name not in self.commands:
             self._load_plugin_commands()
         return super().get_command(ctx, cmd_name)
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        """Run the CLI with warnings as one ``warning:`` line each, each line once.
+
+        Set here, before any parsing, because plugin commands load (and may warn)
+        while the command line is resolved. Every engine has its own plugin host, so
+        one broken plugin would otherwise be reported by each. Restored on return, so
+        running the CLI in-process leaves the caller's settings alone.
+        """
+        seen: set[str] = set()
+
+        def once(message: Warning | str, *rest: Any, **more: Any) -> None:
+            if str(message) not in seen:
+                seen.add(str(message))
+                show_warning(message, *rest, **more)
+
+        with warnings.catch_warnings():
+            warnings.showwarning = once
+            return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> object:
         """Run the command; a reader that went away (``| head``) ends it quietly, exit 0."""
@@ -150,10 +176,6 @@ def cli(
 
     The options above may also follow the command: templates list --config-dir DIR.
     """
-    # Warnings (a plugin that failed to load, ...) as one line each; restored when the
-    # command ends, so running the CLI in-process leaves the caller's settings alone.
-    ctx.with_resource(warnings.catch_warnings())
-    warnings.showwarning = show_warning
     ctx.obj = CliContext(config_dir, debug, use_cache=not no_cache)
     ctx.color = color_setting(color)
 

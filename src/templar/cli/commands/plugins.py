@@ -17,9 +17,15 @@ from templar.cli.render import echo_data, echo_table, schema_rows
 @handles_errors
 def plugins_command(obj: CliContext, output_format: str) -> None:
     """List loaded plugins: name, version, hooks, load time and failures."""
-    from templar.plugins import PluginHost
+    from templar.plugins import PluginHost, register_commands
 
-    infos = PluginHost().plugin_infos()
+    host = PluginHost()
+    # Plugin commands are registered on a scratch group, so that a command clash is
+    # shown as the status of the plugin that caused it.
+    root = click.get_current_context().find_root().command
+    core: set[str] = getattr(root, "core_names", set())
+    register_commands(host, click.Group(), lambda name: name in core)
+    infos = host.plugin_infos()
     if output_format == "json":
         click.echo(json.dumps([i.model_dump(mode="json") for i in infos], indent=2))
         return
