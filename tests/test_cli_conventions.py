@@ -445,3 +445,80 @@ def test_templar_plugins_naming_a_plugin_not_installed_warns_with_a_did_you_mean
     plugins = {p["name"]: p for p in json.loads(done.stdout)}
     assert plugins["k8s"]["error"] is None
     assert "not installed" in plugins["awz"]["error"]
+
+
+# -- shell completion --------------------------------------------------------------------
+
+
+def _complete(shell: str, words: str, config_dir: Path) -> str:
+    templates = Path(sys.executable).with_name("templates")
+    cword = str(len(words.split()) - (0 if words.endswith(" ") else 1))
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("TEMPLAR_")},
+        "_TEMPLATES_COMPLETE": f"{shell}_complete",
+        "COMP_WORDS": words,
+        "COMP_CWORD": cword if shell != "fish" else words.split()[-1],
+        "TEMPLAR_CONFIG_DIR": str(config_dir),
+        "TEMPLAR_PLUGINS": "",
+    }
+    done = subprocess.run(
+        [str(templates)], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""
+    return done.stdout
+
+
+@pytest.fixture
+def instances(write: WriteFile, config_dir: Path) -> Path:
+    write(
+        "templar.yaml",
+        "providers:\n  - {name: gen-a, type: generic}\n  - {name: gen-b, type: generic}\n",
+    )
+    write("templates.yaml", "- {template_id: web}\n- {template_id: worker}\n- {template_id: db}\n")
+    write("gen-binst_templates.yaml", "- {template_id: wide, is_active: false}\n")
+    return config_dir
+
+
+def test_bash_completes_template_ids_and_provider_instances(instances: Path) -> None:
+    assert _complete("bash", "templates show w", instances).split() == [
+        "plain,web",
+        "plain,wide",
+        "plain,worker",
+    ]
+    assert _complete("bash", "templates list --provider gen-", instances).split() == [
+        "plain,gen-a",
+        "plain,gen-b",
+    ]
+    assert _complete("bash", "templates show web --provider ", instances).split() == [
+        "plain,gen-a",
+        "plain,gen-b",
+    ]
+    assert "plain,generic" in _complete("bash", "templates list --type ", instances).split()
+
+
+def test_zsh_and_fish_complete_template_ids(instances: Path) -> None:
+    assert _complete("zsh", "templates show d", instances).split() == ["plain", "db", "_"]
+    assert _complete("fish", "templates show d", instances).split() == ["plain,db"]
+
+
+def test_completion_of_a_broken_config_offers_nothing(write: WriteFile, config_dir: Path) -> None:
+    write("templar.yaml", "providers: [unclosed\n")
+    assert _complete("bash", "templates show ", config_dir).strip() == ""
+
+
+def test_the_bash_completion_script_completes_in_a_real_bash(instances: Path) -> None:
+    templates = Path(sys.executable).with_name("templates")
+    script = f"""
+        eval "$(_TEMPLATES_COMPLETE=bash_source '{templates}')"
+        COMP_WORDS=(templates show wo); COMP_CWORD=2
+        _templates_completion templates
+        printf '%s\\n' "${{COMPREPLY[@]}}"
+    """
+    env = {**os.environ, "TEMPLAR_CONFIG_DIR": str(instances), "TEMPLAR_PLUGINS": ""}
+    env["PATH"] = f"{templates.parent}{os.pathsep}{env['PATH']}"
+    done = subprocess.run(
+        ["bash", "-c", script], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["worker"]

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
+from templar.cli.complete import provider_instances, provider_types, template_ids
 from templar.cli.context import CliContext, handles_errors
 from templar.cli.options import FORMAT
 from templar.cli.render import (
@@ -26,8 +27,13 @@ if TYPE_CHECKING:
 
 
 @click.command("list")
-@click.option("--provider", help="Only this provider instance.")
-@click.option("--type", "provider_type", help="Only instances of this provider type.")
+@click.option("--provider", help="Only this provider instance.", shell_complete=provider_instances)
+@click.option(
+    "--type",
+    "provider_type",
+    help="Only instances of this provider type.",
+    shell_complete=provider_types,
+)
 @click.option(
     "--filter",
     "filters",
@@ -241,8 +247,12 @@ def _echo_styled(
 
 
 @click.command("show")
-@click.argument("template_id")
-@click.option("--provider", help="The provider instance, when several define the id.")
+@click.argument("template_id", shell_complete=template_ids)
+@click.option(
+    "--provider",
+    help="The provider instance, when several define the id.",
+    shell_complete=provider_instances,
+)
 @click.option("--explain", is_flag=True, help="Show where every value comes from.")
 @FORMAT
 @click.pass_obj
