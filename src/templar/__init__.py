@@ -9,6 +9,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from templar.engine import TemplateEngine
 from templar.errors import (
+    AmbiguousTemplateError,
     ConcurrencyError,
     ConfigurationError,
     PluginError,
@@ -46,6 +47,7 @@ except PackageNotFoundError:  # pragma: no cover - running from a source tree
     __version__ = "0.0.0"
 
 __all__ = [
+    "AmbiguousTemplateError",
     "CamelCaseKeyStyle",
     "ChangeEvent",
     "ConcurrencyError",

@@ -169,6 +169,9 @@ class TemplateEngine:
     ) -> list[TemplateDTO]:
         """Every valid effective template, instance by instance, in file order.
 
+        Inactive templates (``is_active: false``) are left out unless ``active_only``
+        is false, as in :meth:`search_templates`.
+
         :param provider: only this provider instance.
         :param provider_type: only instances of this provider type.
         :param active_only: leave out templates with ``is_active: false``.
@@ -177,8 +180,9 @@ class TemplateEngine:
         return query.list_templates(self.state, provider, provider_type, active_only)
 
     def get_template(self, template_id: str, provider: str | None = None) -> TemplateDTO | None:
-        """One template by id, or ``None``. Without ``provider``, an id that several
-        instances define is an error naming them; an unknown ``provider`` is an error."""
+        """One template by id, or ``None``, active or not. Without ``provider``, an id
+        that several instances define raises :class:`~templar.AmbiguousTemplateError`
+        naming them; an unknown ``provider`` is a :class:`~templar.TemplarError`."""
         query.check_scope(self.state, self.providers, provider, None)
         return query.get_template(self.state, template_id, provider)
 
@@ -188,15 +192,22 @@ class TemplateEngine:
         *,
         provider: str | None = None,
         provider_type: str | None = None,
-        active_only: bool = False,
+        active_only: bool | None = None,
     ) -> list[TemplateDTO]:
-        """Templates whose fields equal every criterion (inactive ones included by default).
+        """Templates whose fields equal every criterion.
+
+        Like :meth:`list_templates`, inactive templates are left out by default; pass
+        ``active_only=False`` to include them. A criterion on ``is_active`` itself
+        (``{"is_active": False}``) is obeyed as written when ``active_only`` is not
+        given. ``search_templates({})`` is ``list_templates()``.
 
         Keys are field names or dotted paths (``configuration.max_number``); a key
         that is not a core field is looked up in ``configuration``. A value matches
         when equal, equal as text (``"5"`` matches ``5``, ``"true"`` matches ``True``),
         or contained in a list field. The other arguments are as for :meth:`list_templates`.
         """
+        if active_only is None:
+            active_only = "is_active" not in criteria
         return query.search(self.list_templates(provider, provider_type, active_only), criteria)
 
     def validate(self) -> ValidationReport:
@@ -353,12 +364,26 @@ class TemplateEngine:
         finally:
             cache.close()
 
-    def clear_cache(self) -> int:
-        """Empty the cache directory; returns how many entries it held."""
+    def clear_cache(self, *, everything: bool = False) -> int:
+        """Remove this engine's entries from the cache; returns how many there were.
+
+        This engine's entries are the loads of its config directory and the parsed
+        files of its layers; other config directories sharing the cache directory
+        keep theirs. ``everything=True`` empties the whole cache directory, every
+        config directory's entries and the hit/miss counters (``templates cache clear
+        --all``).
+        """
         from templar.cache import TemplateCache
+        from templar.errors import TemplarError
 
         cache = self.cache or TemplateCache.for_settings(self.settings.cache, self.config_dir)
         try:
-            return cache.clear()
+            if everything:
+                return cache.clear()
+            try:
+                locations = {source.location for source in self.storage.list_sources()}
+            except (OSError, TemplarError):  # cannot list now: what lies under the dir
+                locations = set()
+            return cache.clear_config_dir(self.config_dir, locations)
         finally:
             cache.close()

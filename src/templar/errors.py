@@ -10,7 +10,7 @@ exit codes.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +84,25 @@ class ConcurrencyError(TemplarError):
 
 class TemplateNotFoundError(TemplarError):
     """:meth:`templar.TemplateEngine.get_template` or ``explain`` was asked for an id that no layer defines."""
+
+
+class AmbiguousTemplateError(TemplarError):
+    """An id that several provider instances define was asked for without ``provider``.
+
+    Raised by :meth:`templar.TemplateEngine.get_template` and ``explain``; the message
+    names the instances, which are also in ``instances`` (and ``context``). Pass
+    ``provider=`` to choose one.
+    """
+
+    def __init__(self, template_id: str, instances: Sequence[str]) -> None:
+        super().__init__(
+            f"template '{template_id}' exists in several provider instances "
+            f"({', '.join(instances)}); pass provider= to choose one",
+            template_id=template_id,
+            instances=list(instances),
+        )
+        self.template_id = template_id
+        self.instances = list(instances)
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

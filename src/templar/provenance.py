@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from templar.errors import TemplarError, TemplateNotFoundError, did_you_mean
+from templar.errors import AmbiguousTemplateError, TemplateNotFoundError, did_you_mean
 from templar.locate import FieldPath, Locator
 from templar.merge import TemplateVersion, explain_versions, value_at
 from templar.models import (
@@ -43,12 +43,8 @@ def explain(
             template_id=template_id,
         )
     if len(keys) > 1:
-        names = ", ".join(k[0] for k in keys)
-        raise TemplarError(
-            f"template '{template_id}' exists in several provider instances ({names}); "
-            "choose one with provider= (--provider on the command line)",
-            template_id=template_id,
-        )
+        names = [k[0] for k in keys]
+        raise AmbiguousTemplateError(template_id, names)
     instance = next(i for i in state.instances if i.name == keys[0][0])
     versions = state.versions[keys[0]]
     fields = []

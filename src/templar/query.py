@@ -5,7 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from typing import Any
 
-from templar.errors import TemplarError, did_you_mean, unknown_provider_type
+from templar.errors import (
+    AmbiguousTemplateError,
+    TemplarError,
+    did_you_mean,
+    unknown_provider_type,
+)
 from templar.models import TemplateDTO
 from templar.state import EngineState
 
@@ -63,12 +68,8 @@ def get_template(
         and template_id in (templates := state.templates.get(instance.name, {}))
     ]
     if len(found) > 1:
-        names = ", ".join(name for name, _ in found)
-        raise TemplarError(
-            f"template '{template_id}' exists in several provider instances ({names}); "
-            "choose one with provider= (--provider on the command line)",
-            template_id=template_id,
-        )
+        names = [name for name, _ in found]
+        raise AmbiguousTemplateError(template_id, names)
     return found[0][1] if found else None
 
 

@@ -27,7 +27,9 @@ length, checksum or JSON is wrong is dropped with a
 
 from __future__ import annotations
 
+import os
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -297,9 +299,46 @@ class TemplateCache:
             info.current = self.entry_info(current_key)
         return info
 
+    def clear_config_dir(self, config_dir: Path, locations: Collection[str]) -> int:
+        """Remove the entries of one config directory; returns how many there were.
+
+        Its loads (found by the directory recorded with each), what the layer reader
+        saw there, and the parsed files at ``locations`` or under ``config_dir``. The
+        entries of other config directories and the hit/miss counters stay.
+        """
+        wanted = str(config_dir)
+        inside = wanted.rstrip(os.sep) + os.sep
+        doomed: list[str] = [files_key(config_dir)]
+        for key, value in self.store.items((META, LAYER)):
+            if key.startswith(META):
+                try:
+                    owner = orjson.loads(value)["config_dir"] if type(value) is bytes else None
+                except (orjson.JSONDecodeError, KeyError, TypeError):
+                    owner = None
+                if owner == wanted:
+                    entry = key[len(META) :]
+                    doomed += [STATE + entry, HITS + entry, key]
+            else:
+                location = _layer_location(value)
+                if location is not None and (location in locations or location.startswith(inside)):
+                    doomed.append(key)
+        return self.store.delete(doomed, (STATE, LAYER))
+
     def clear(self) -> int:
         """Remove every entry and counter; returns how many entries there were."""
         return self.store.clear((STATE, LAYER))
+
+
+def _layer_location(blob: Any) -> str | None:
+    """The file a parsed-layer entry belongs to, read from its payload's head."""
+    if type(blob) is not bytes:
+        return None
+    end = blob.find(b"\n", 0, 1024)
+    try:
+        head = orjson.loads(blob[end + 1 :])[0] if end >= 0 else None
+        return str(head[2]) if isinstance(head, list) and len(head) == 3 else None
+    except (orjson.JSONDecodeError, IndexError, TypeError):
+        return None
 
 
 def _count(value: Any) -> int:

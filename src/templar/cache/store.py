@@ -306,6 +306,27 @@ class CacheStore:
             return counts, int(cache.volume())
         return None
 
+    def items(self, prefixes: tuple[str, ...]) -> list[tuple[str, Any]]:
+        """Every ``(key, value)`` whose key has one of ``prefixes``; values as stored."""
+        if not self.directory.exists():
+            return []
+        with self._using() as cache:
+            if cache is None:
+                return []
+            keys = [key for key in cache.iterkeys() if key.startswith(prefixes)]
+            return [(key, cache.get(key, default=None, retry=True)) for key in keys]
+        return []
+
+    def delete(self, keys: Iterable[str], counted: tuple[str, ...]) -> int:
+        """Delete ``keys`` in one transaction; returns how many of those that were
+        there have a prefix of ``counted``."""
+        with self._using() as cache:
+            if cache is None:
+                return 0
+            with cache.transact(retry=True):
+                return sum(bool(cache.delete(key)) and key.startswith(counted) for key in keys)
+        return 0
+
     def clear(self, counted: tuple[str, ...]) -> int:
         """Remove everything; returns how many entries had a prefix of ``counted``."""
         if not self.directory.exists():

@@ -58,7 +58,12 @@ def handles_errors(f: F) -> F:
 
     @functools.wraps(f)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from templar.errors import ConfigurationError, StorageError, TemplarError
+        from templar.errors import (
+            AmbiguousTemplateError,
+            ConfigurationError,
+            StorageError,
+            TemplarError,
+        )
 
         ctx = click.get_current_context()
         obj: CliContext = ctx.obj
@@ -74,7 +79,13 @@ def handles_errors(f: F) -> F:
             if obj.debug:
                 traceback.print_exc()
             code = EXIT_USAGE if isinstance(e, (ConfigurationError, StorageError)) else EXIT_FAILURE
-            fail(type(e).__name__, e.message, e.context, as_json, code)
+            message = e.message
+            if isinstance(e, AmbiguousTemplateError):  # the API says provider=, we --provider
+                message = (
+                    f"template '{e.template_id}' exists in several provider instances "
+                    f"({', '.join(e.instances)}); choose one with --provider"
+                )
+            fail(type(e).__name__, message, e.context, as_json, code)
         except BrokenPipeError:
             exit_on_closed_pipe()
         except (click.exceptions.Exit, click.ClickException, KeyboardInterrupt):

@@ -6,7 +6,7 @@ import click
 
 from templar.cli.context import CliContext, handles_errors
 from templar.cli.options import FORMAT
-from templar.cli.render import echo_data, human_size, plural
+from templar.cli.render import display_path, echo_data, human_size, plural
 
 
 @click.group("cache")
@@ -56,13 +56,20 @@ def cache_info_command(obj: CliContext, output_format: str) -> None:
 
 
 @cache_group.command("clear")
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Empty the whole cache directory, every config directory's entries.",
+)
 @click.pass_obj
 @handles_errors
-def cache_clear_command(obj: CliContext) -> None:
-    """Remove every entry of the cache directory."""
+def cache_clear_command(obj: CliContext, everything: bool) -> None:
+    """Remove this config directory's entries (--all: every entry) from the cache."""
     from templar.cache import resolve_cache_dir
 
     engine = obj.engine()
-    removed = engine.clear_cache()
+    removed = engine.clear_cache(everything=everything)
     directory = resolve_cache_dir(engine.settings.cache, engine.config_dir)
-    click.echo(f"removed {removed} entr{'y' if removed == 1 else 'ies'} from {directory}")
+    of = "" if everything else f" of {display_path(str(engine.config_dir))}"
+    click.echo(f"removed {removed} entr{'y' if removed == 1 else 'ies'}{of} from {directory}")

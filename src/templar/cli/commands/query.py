@@ -77,7 +77,11 @@ def list_command(
         criteria[field.strip()] = value
     engine = obj.engine()
     templates = engine.search_templates(
-        criteria, provider=provider, provider_type=provider_type, active_only=not show_all
+        criteria,
+        provider=provider,
+        provider_type=provider_type,
+        # --all includes inactive templates; else a filter on is_active decides, as in the API
+        active_only=False if show_all else None,
     )
     if style is not None:
         left_out = _echo_styled(engine, templates, style, output_format, provider, provider_type)
