@@ -131,7 +131,7 @@ class ProviderSpec:
     :param supported_features: the features every template of this type supports, or a
         function of the validated template returning them.
     :param key_style: how this provider spells keys outside Templar, if not snake_case.
-    :param description: one line for ``templates plugins``.
+    :param description: one line about the provider type, for people reading the code.
     :param core_keys: top-level keys this provider reads differently from the core: a key
         mapped to the core field it spells (``{"awsHandler": "provider_api"}``), or to
         ``None`` to read it as configuration although it spells a core field (ORB's aws
