@@ -134,16 +134,19 @@ def templates_from_document(
                 template_id=template_id,
                 field="template_id",
             )
-        provider_type = body.get("provider_type", body.get("providerType"))
-        layer.templates.append(
-            RawTemplate(
-                template_id,
-                body,
-                doc_path,
-                str(provider_type) if provider_type not in (None, "") else None,
-            )
-        )
+        layer.templates.append(raw_template(template_id, body, doc_path))
     return layer
+
+
+def raw_template(template_id: str, body: dict[str, Any], doc_path: tuple[Any, ...]) -> RawTemplate:
+    """One template as read from a layer, with the provider type it names (either spelling)."""
+    provider_type = body.get("provider_type", body.get("providerType"))
+    return RawTemplate(
+        template_id,
+        body,
+        doc_path,
+        str(provider_type) if provider_type not in (None, "") else None,
+    )
 
 
 #: keys that make a top-level mapping one template rather than a mapping of id to body

@@ -22,8 +22,8 @@ from templar.orb import CONFIG_FILE, DEFAULTS_FILE
 from templar.positions import Location, PositionIndex
 from templar.reader import parse_layer_document, read_bytes, read_regular_file
 from templar.settings import SETTINGS_FILE_NAMES
-from templar.storage import LayerChange, LayerSource, RawLayer, RawTemplate
-from templar.storage.documents import templates_from_document, unparsable_layer
+from templar.storage import LayerChange, LayerSource, RawLayer
+from templar.storage.documents import raw_template, templates_from_document, unparsable_layer
 
 if TYPE_CHECKING:
     from templar.settings import EngineSettings
@@ -209,15 +209,7 @@ class FileStorage:
         layer = RawLayer(source, version=hashlib.sha256(raw).hexdigest())
         if found is not None and isinstance(found[0], dict):
             body, doc_path = found
-            provider_type = body.get("provider_type", body.get("providerType"))
-            layer.templates.append(
-                RawTemplate(
-                    template_id,
-                    body,
-                    doc_path,
-                    str(provider_type) if provider_type not in (None, "") else None,
-                )
-            )
+            layer.templates.append(raw_template(template_id, body, doc_path))
         return layer
 
     # -- writing (see templar.storage.WritableStorage) -------------------------------
