@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from templar.errors import ConfigurationError, TemplateParseError
 
 if TYPE_CHECKING:
-    from templar.orb import OrbConfig
+    from templar.orb.config import OrbConfig
 
 SETTINGS_FILE_NAMES = ("templar.yaml", "templar.yml", "templar.json")
 
@@ -123,7 +123,7 @@ def load_settings(config_dir: Path) -> tuple[EngineSettings, Path | None]:
     An ORB config dir (``config.json``, no ``templar.yaml``) gives the settings ORB's
     config implies, and ``config.json`` as the file (see :mod:`templar.orb`).
     """
-    from templar.orb import load_orb_config
+    from templar.orb.config import load_orb_config
     from templar.reader import read_document
 
     path = find_settings_file(config_dir)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from templar.errors import StorageError, TemplateParseError
 from templar.models import LayerKind, Severity, ValidationIssueDTO
-from templar.orb import CONFIG_FILE, DEFAULTS_FILE
+from templar.orb.packaged import CONFIG_FILE, DEFAULTS_FILE
 from templar.positions import Location, PositionIndex
 from templar.reader import parse_layer_document, read_bytes, read_regular_file
 from templar.settings import SETTINGS_FILE_NAMES
