@@ -369,3 +369,64 @@ def test_a_body_without_its_id_keeps_the_id(name: str) -> None:
     assert templates_of(read(fmt, new))["z"]["configuration"] == {"max_number": 1}
     created = edit_document(None, fmt, {"z": {"x": 1}})  # type: ignore[arg-type]
     assert templates_of(read(fmt, created)) == {"z": {"template_id": "z", "x": 1}}
+
+
+def test_json_ids_written_with_escapes_or_as_numbers_are_found() -> None:
+    """The scan looks only at entries whose text holds the id, unless the id could be
+    spelled otherwise (a \\u escape, a number): then those are found too."""
+    text = '{"templates": [{"templateId": "a\\u0062c", "x": 1}, {"templateId": 12, "x": 2}]}\n'
+    new = edit_document(text, "json", {"abc": {"templateId": "abc", "x": 5}})
+    assert read("json", new)["templates"][0] == {"templateId": "abc", "x": 5}
+    new = edit_document(text, "json", {"12": {"templateId": 12, "x": 6}})
+    assert read("json", new)["templates"] == [
+        {"templateId": "abc", "x": 1},
+        {"templateId": 12, "x": 6},
+    ]
+    # the id's text in another template's value is not that template
+    text = '{"templates": [{"templateId": "a", "note": "b"}, {"templateId": "b"}]}\n'
+    new = edit_document(text, "json", {"b": {"templateId": "b", "x": 1}})
+    assert read("json", new)["templates"] == [
+        {"templateId": "a", "note": "b"},
+        {"templateId": "b", "x": 1},
+    ]
+
+
+@pytest.mark.parametrize("name", sorted(DOCUMENTS))
+@pytest.mark.parametrize("operation", ["put", "put-new", "remove"])
+def test_an_edit_by_the_scan_of_the_read_gives_the_text_of_a_fresh_edit(
+    name: str, operation: str
+) -> None:
+    """A write right after the read reuses the read's scan (one pass over a big file,
+    not two); the text it makes is the one a fresh scan makes."""
+    from templar.storage.edits import scan_document
+
+    fmt, text = DOCUMENTS[name]
+    template_id = "z" if operation == "put-new" else list(templates_of(read(fmt, text)))[-1]
+    scan = scan_document(text, fmt, template_id)  # type: ignore[arg-type]
+    if operation == "remove":
+        fresh = edit_document(text, fmt, remove=[template_id])
+        reused = edit_document(text, fmt, remove=[template_id], scan=scan)
+    else:
+        body = copy.deepcopy(templates_of(read(fmt, text)).get(template_id, {"x": 1}))
+        body["added"] = [1, 2]
+        fresh = edit_document(text, fmt, {template_id: body})
+        reused = edit_document(text, fmt, {template_id: body}, scan=scan)
+    assert reused == fresh != text
+
+
+def test_a_scan_of_other_bytes_is_not_used(tmp_path: Path) -> None:
+    """edit_file uses a scan only when it was made of the bytes the write finds: a
+    scan of the file before someone else's edit would splice at wrong offsets."""
+    from templar.storage.atomic import file_version
+    from templar.storage.edits import scan_document
+
+    path = tmp_path / "awsprov_templates.yaml"
+    path.write_text(YAML_LIST)
+    old_scan = scan_document(YAML_LIST, "yaml", "web-large")
+    old_scan.version = file_version(path)
+    moved = "# a comment someone added, shifting every offset\n" * 3 + YAML_LIST
+    path.write_text(moved)
+    body = copy.deepcopy(templates_of(read("yaml", moved))["web-large"])
+    body["configuration"]["max_number"] = 51
+    edit_file(path, file_version(path), {"web-large": body}, scan=old_scan)
+    assert path.read_text() == moved.replace("max_number: 50", "max_number: 51")

@@ -27,6 +27,7 @@ from templar.storage.documents import raw_template, templates_from_document, unp
 
 if TYPE_CHECKING:
     from templar.settings import EngineSettings
+    from templar.storage.edits import Scan
 
 _LAYER_FILE = re.compile(
     r"^(?:(?P<scope>.+?)(?P<kind>inst|type|prov)_)?templates\.(?P<ext>yaml|yml|json)$"
@@ -40,6 +41,9 @@ WATCH_STEP_MS = 5
 #: How long watchfiles waits for the OS before looking at ``stop`` again, in ms.
 WATCH_TIMEOUT_MS = 50
 
+#: How many :meth:`FileStorage.read_template` scans are kept for the writes after them.
+_SCANS_KEPT = 8
+
 #: what a position index was built from: size, mtime, ctime, inode
 _StatKey = tuple[int, int, int, int]
 
@@ -52,6 +56,8 @@ class FileStorage:
     def __init__(self, config_dir: Path, settings: EngineSettings | None = None) -> None:
         self.config_dir = config_dir
         self._positions: dict[str, tuple[_StatKey | None, PositionIndex | None]] = {}
+        #: (location, template id) -> the scan :meth:`read_template` made (see there)
+        self._scans: dict[tuple[str, str], Scan] = {}
         #: what a file name makes of a file: Templar's hierarchy names, and in an ORB
         #: config dir ORB's names as well (see :mod:`templar.orb`)
         self.layer_source_for: Callable[[Path], LayerSource | None] = layer_source_for
@@ -194,23 +200,39 @@ class FileStorage:
     def read_template(self, source: LayerSource, template_id: str) -> RawLayer:
         """:meth:`read`, keeping only ``template_id``, and found without parsing the
         whole file when a scan of its text can vouch for it (a write to a file of ten
-        thousand templates parses one); the layer's version is the file's."""
-        from templar.storage.edits import ScanUnsure, find_template, format_of
+        thousand templates parses one); the layer's version is the file's. The scan is
+        kept for a :meth:`write` of the same template that finds the file unchanged."""
+        from templar.storage.edits import (
+            DocumentEditError,
+            ScanUnsure,
+            document_text,
+            format_of,
+            scan_document,
+        )
 
         path = Path(source.location)
         try:
             raw = read_bytes(path)
-            text = raw.decode("utf-8-sig")
-            found = find_template(text.replace("\r\n", "\n"), format_of(path), template_id)
-        except (TemplateParseError, UnicodeDecodeError, ScanUnsure):
+            text = document_text(raw, str(path))[0]
+            scan = scan_document(text, format_of(path), template_id)
+        except (TemplateParseError, DocumentEditError, ScanUnsure):
             layer = self.read(source)
             layer.templates = [t for t in layer.templates if t.template_id == template_id]
             return layer
         layer = RawLayer(source, version=hashlib.sha256(raw).hexdigest())
-        if found is not None and isinstance(found[0], dict):
-            body, doc_path = found
+        scan.version = layer.version
+        self._remember_scan(source.location, scan)
+        if scan.found is not None and isinstance(scan.found[0], dict):
+            body, doc_path = scan.found
             layer.templates.append(raw_template(template_id, body, doc_path))
         return layer
+
+    def _remember_scan(self, location: str, scan: Scan) -> None:
+        """Keep the last few scans (a write uses the one of the file it changes)."""
+        self._scans.pop((location, scan.template_id), None)
+        self._scans[(location, scan.template_id)] = scan
+        while len(self._scans) > _SCANS_KEPT:
+            del self._scans[next(iter(self._scans))]
 
     # -- writing (see templar.storage.WritableStorage) -------------------------------
 
@@ -280,7 +302,9 @@ class FileStorage:
         check_inside(self.config_dir, path)
         if self.layer_source_for(path) != source:
             raise StorageError(f"{path} is not the {source.kind.label} layer it is said to be")
-        version = edit_file(path, change.expected_version, change.put, change.remove)
+        ids = [*change.put, *change.remove]
+        scan = self._scans.pop((source.location, ids[0]), None) if len(ids) == 1 else None
+        version = edit_file(path, change.expected_version, change.put, change.remove, scan)
         self._positions.pop(source.location, None)
         return version or ""
 

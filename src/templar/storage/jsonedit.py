@@ -13,8 +13,10 @@ indented where it stands.
 
 from __future__ import annotations
 
+import bisect
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -61,7 +63,17 @@ class _Member:
     start: int  # of the key (objects) or the value (arrays)
     value_start: int
     value_end: int
-    value: Any
+    value: Any  # ``_UNREAD`` for a top-level entry until :meth:`read` decodes it
+
+    def read(self, text: str) -> Any:
+        """The value, decoded from ``text`` (the document it was found in) if need be."""
+        if self.value is _UNREAD:
+            self.value = _DECODER.raw_decode(text, self.value_start)[0]
+        return self.value
+
+
+#: a value not decoded yet (see :meth:`_Member.read`)
+_UNREAD: Any = object()
 
 
 @dataclass
@@ -104,31 +116,43 @@ def _skip(text: str, pos: int) -> int:
     return match.end()
 
 
-def _members(text: str, open_at: int) -> list[_Member]:
-    """The elements (``[``) or members (``{``) of the container opening at ``open_at``."""
+def _members(text: str, open_at: int, *, keep: bool = True) -> list[_Member]:
+    """The elements (``[``) or members (``{``) of the container opening at ``open_at``.
+
+    One C-level :meth:`~json.JSONDecoder.raw_decode` per value and as little Python as
+    possible around it: this runs over all ten thousand templates of a big file. With
+    ``keep`` false the values decoded are dropped at once (decoded again by
+    :meth:`_Member.read` when asked for): holding ten thousand templates' objects would
+    make the garbage collector walk them again and again, doubling the scan."""
     is_object = text[open_at] == "{"
     close = "}" if is_object else "]"
     members: list[_Member] = []
-    pos = _skip(text, open_at + 1)
+    append = members.append
+    decode = _DECODER.raw_decode
+    skip = _WS.match
+    pos = skip(text, open_at + 1).end()  # type: ignore[union-attr]
     if text[pos] == close:
         return members
     while True:
         start = pos
         key = None
         if is_object:
-            key, pos = _DECODER.raw_decode(text, pos)
-            pos = _skip(text, pos)
+            key, pos = decode(text, pos)
+            pos = skip(text, pos).end()  # type: ignore[union-attr]
             if text[pos] != ":":
                 raise JsonEditError(f"expected ':' at offset {pos}")
-            pos = _skip(text, pos + 1)
-        value, end = _DECODER.raw_decode(text, pos)
-        members.append(_Member(None if key is None else str(key), start, pos, end, value))
-        pos = _skip(text, end)
-        if text[pos] == close:
+            pos = skip(text, pos + 1).end()  # type: ignore[union-attr]
+        value, end = decode(text, pos)
+        append(
+            _Member(None if key is None else str(key), start, pos, end, value if keep else _UNREAD)
+        )
+        pos = skip(text, end).end()  # type: ignore[union-attr]
+        char = text[pos]
+        if char == close:
             return members
-        if text[pos] != ",":
+        if char != ",":
             raise JsonEditError(f"expected ',' or '{close}' at offset {pos}")
-        pos = _skip(text, pos + 1)
+        pos = skip(text, pos + 1).end()  # type: ignore[union-attr]
 
 
 def _close_of(text: str, open_at: int, members: list[_Member]) -> int:
@@ -156,12 +180,12 @@ def _templates(text: str) -> _Templates:
     if pos >= len(text) or text[pos] not in "[{":
         raise JsonEditError("the top level is neither a list nor an object")
     if text[pos] == "[":
-        return _Templates("seq", pos, _members(text, pos))
+        return _Templates("seq", pos, _members(text, pos, keep=False))
     open_at = _templates_value(text, pos)
     if open_at is not None:
         kind: Literal["seq", "map"] = "seq" if text[open_at] == "[" else "map"
-        return _Templates(kind, open_at, _members(text, open_at))
-    return _Templates("map", pos, _members(text, pos))
+        return _Templates(kind, open_at, _members(text, open_at, keep=False))
+    return _Templates("map", pos, _members(text, pos, keep=False))
 
 
 def _templates_value(text: str, open_at: int) -> int | None:
@@ -184,13 +208,40 @@ def _templates_value(text: str, open_at: int) -> int | None:
     return None
 
 
-def _find(container: _Templates, template_id: str) -> int | None:
-    for n, entry in enumerate(container.entries):
-        if entry.key is not None and entry.key.startswith("_"):
-            continue
-        if template_id_of(entry.value, entry.key) == template_id:
+def _find(text: str, container: _Templates, template_id: str) -> int | None:
+    """The index of the first entry whose id is ``template_id`` (as the reader keeps
+    the first), looking only at the entries whose text holds the id where the id can
+    only be spelled one way."""
+    entries = container.entries
+    if container.kind == "map":
+        for n, entry in enumerate(entries):
+            if entry.key == template_id and not template_id.startswith("_"):
+                return n
+        return None
+    spellings = {json.dumps(template_id, ensure_ascii=False), json.dumps(template_id)}
+    # an id can also be written with escapes (\u0041, \/) or as a number: then every
+    # entry is looked at
+    if "\\u" in text or "\\/" in text or not _NOT_A_NUMBER.search(template_id):
+        candidates: Iterable[int] = range(len(entries))
+    else:
+        starts = [entry.start for entry in entries]
+        found = set()
+        for spelling in spellings:
+            at = text.find(spelling, container.open_at)
+            while at >= 0:
+                n = bisect.bisect_right(starts, at) - 1
+                if n >= 0:
+                    found.add(n)
+                at = text.find(spelling, at + 1)
+        candidates = sorted(found)
+    for n in candidates:
+        if template_id_of(entries[n].read(text), None) == template_id:
             return n
     return None
+
+
+#: an id holding one of these characters is not a JSON number
+_NOT_A_NUMBER = re.compile(r"[^0-9eE.+-]")
 
 
 Splice = tuple[int, int, str]
@@ -202,33 +253,59 @@ def _apply(text: str, splices: list[Splice]) -> str:
     return text
 
 
-def find_template(text: str, template_id: str) -> tuple[Any, tuple[Any, ...]] | None:
-    """The body of ``template_id`` and its document path, or ``None`` if absent."""
-    container = _templates(text)
-    index = _find(container, template_id)
-    if index is None:
-        return None
-    entry = container.entries[index]
-    envelope = text[_skip(text, 0)] == "{" and container.open_at != _skip(text, 0)
-    prefix: tuple[Any, ...] = ("templates",) if envelope else ()
-    key: Any = entry.key if container.kind == "map" else index
-    return entry.value, (*prefix, key)
+@dataclass
+class JsonScan:
+    """Where one template is in a JSON document's text: its container and its index
+    there (``None``: not in the document). Valid for exactly the text it was made from:
+    a write that reads the same bytes as the read before it edits by it, unscanned."""
+
+    container: _Templates
+    index: int | None
+    envelope: bool
+
+    def found(self, text: str) -> tuple[Any, tuple[Any, ...]] | None:
+        """The template's body and document path, or ``None``; ``text`` is the
+        document scanned."""
+        if self.index is None:
+            return None
+        entry = self.container.entries[self.index]
+        prefix: tuple[Any, ...] = ("templates",) if self.envelope else ()
+        key: Any = entry.key if self.container.kind == "map" else self.index
+        return entry.read(text), (*prefix, key)
 
 
-def put_template(text: str, template_id: str, body: dict[str, Any]) -> str:
-    """``text`` with the template ``template_id`` replaced by ``body`` (value by value),
-    or ``body`` appended to the templates when the document does not hold it."""
+def scan_template(text: str, template_id: str) -> JsonScan:
+    """Look ``template_id`` up in ``text``: one pass over the templates container (one
+    C-level decode per entry), which also refuses a document that is not valid JSON."""
     try:
         container = _templates(text)
     except ValueError as e:
         raise JsonEditError(f"not valid JSON: {e}") from e
+    root = _skip(text, 0)
+    envelope = text[root] == "{" and container.open_at != root
+    return JsonScan(container, _find(text, container, template_id), envelope)
+
+
+def find_template(text: str, template_id: str) -> tuple[Any, tuple[Any, ...]] | None:
+    """The body of ``template_id`` and its document path, or ``None`` if absent."""
+    return scan_template(text, template_id).found(text)
+
+
+def put_template(
+    text: str, template_id: str, body: dict[str, Any], scan: JsonScan | None = None
+) -> str:
+    """``text`` with the template ``template_id`` replaced by ``body`` (value by value),
+    or ``body`` appended to the templates when the document does not hold it. ``scan``
+    is :func:`scan_template` of this very text, when the caller has it."""
+    scan = scan or scan_template(text, template_id)
+    container = scan.container
     style = _style(text)
     if container.kind == "seq":
         body = with_id(body, template_id)
-    index = _find(container, template_id)
-    if index is not None:
-        entry = container.entries[index]
-        splices = _edit_value(text, entry.value_start, entry.value_end, entry.value, body, style)
+    if scan.index is not None:
+        entry = container.entries[scan.index]
+        old = entry.read(text)
+        splices = _edit_value(text, entry.value_start, entry.value_end, old, body, style)
         new_text = _apply(text, splices)
         delta = len(new_text) - len(text)
         check = json.loads(new_text[entry.value_start : entry.value_end + delta])
@@ -240,16 +317,13 @@ def put_template(text: str, template_id: str, body: dict[str, Any]) -> str:
     return _apply(text, splices)
 
 
-def remove_template(text: str, template_id: str) -> str:
+def remove_template(text: str, template_id: str, scan: JsonScan | None = None) -> str:
     """``text`` without the template ``template_id`` (unchanged when it is not there)."""
-    try:
-        container = _templates(text)
-    except ValueError as e:
-        raise JsonEditError(f"not valid JSON: {e}") from e
-    index = _find(container, template_id)
-    if index is None:
+    scan = scan or scan_template(text, template_id)
+    if scan.index is None:
         return text
-    return _apply(text, _remove_members(text, container.open_at, container.entries, {index}))
+    container = scan.container
+    return _apply(text, _remove_members(text, container.open_at, container.entries, {scan.index}))
 
 
 def new_document(bodies: list[dict[str, Any]]) -> str:

@@ -38,8 +38,10 @@ from typing import Any
 
 from templar.storage.edits.kinds import DocumentEditError as DocumentEditError
 from templar.storage.edits.kinds import Format as Format
+from templar.storage.edits.scan import Scan as Scan
 from templar.storage.edits.scan import ScanUnsure as ScanUnsure
 from templar.storage.edits.scan import find_template as find_template
+from templar.storage.edits.scan import scan_document as scan_document
 from templar.storage.edits.shapes import new_document, put_entry, remove_entry
 
 
@@ -55,6 +57,7 @@ def edit_document(
     remove: Iterable[str] = (),
     *,
     name: str = "<document>",
+    scan: Scan | None = None,
 ) -> str:
     """The text of a document after putting and removing templates.
 
@@ -62,16 +65,39 @@ def edit_document(
     replaced in place, a new one is appended to its templates. ``remove`` deletes ids
     (an id the document does not hold is ignored). ``text`` ``None`` is a document
     that does not exist yet; it is created as ``templates: [...]`` (YAML) or
-    ``{"templates": [...]}`` (JSON). ``name`` is used in error messages.
+    ``{"templates": [...]}`` (JSON). ``name`` is used in error messages. ``scan`` is
+    :func:`scan_document` of ``text`` for the one template changed, when the caller
+    has it (a write right after the read that made it): the edit then needs no scan.
     """
+    remove = tuple(remove)
+    put = put or {}
+    operations = [*remove, *put]
+    if scan is not None and (len(operations) != 1 or operations[0] != scan.template_id):
+        scan = None  # it describes the text before the first operation only
     for template_id in remove:
         if text is not None:
-            text = remove_entry(text, fmt, str(template_id), name)
-    for template_id, body in (put or {}).items():
-        text = put_entry(text, fmt, str(template_id), dict(body), name)
+            text = remove_entry(text, fmt, str(template_id), name, scan)
+    for template_id, body in put.items():
+        text = put_entry(text, fmt, str(template_id), dict(body), name, scan)
     if text is None:
         text = new_document(fmt, [])
     return text
+
+
+def document_text(raw: bytes, name: str = "<document>") -> tuple[str, bool, bool]:
+    """A layer file's bytes as the text edits work on: ``(text, bom, crlf)``, without
+    its byte-order mark and, when every line ends so, with Windows line endings made
+    ``\\n`` (both put back by :func:`edit_file`). A scan of this text is what an edit
+    of the same bytes can reuse."""
+    bom = raw.startswith(b"\xef\xbb\xbf")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise DocumentEditError(f"{name}: not UTF-8, not edited", file=name) from e
+    crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
+    if crlf:
+        text = text.replace("\r\n", "\n")
+    return text, bom, crlf
 
 
 def edit_file(
@@ -79,29 +105,28 @@ def edit_file(
     expected_version: str | None,
     put: Mapping[str, Mapping[str, Any]] | None = None,
     remove: Iterable[str] = (),
+    scan: Scan | None = None,
 ) -> str | None:
     """Put and remove templates in the file at ``path``: :func:`edit_document` on its
     text, written by :func:`templar.storage.atomic.update_file` (atomic, under the file's
     lock, refused with :class:`~templar.errors.ConcurrencyError` unless the file is
     still at ``expected_version``; ``None``: it must not exist yet). A byte-order mark
-    and Windows line endings are kept. Returns the new version."""
+    and Windows line endings are kept. ``scan`` is a scan of the file's text made when
+    it was read: used only if its :attr:`~Scan.version` is the one the write finds.
+    Returns the new version."""
     from templar.storage.atomic import update_file
 
     fmt = format_of(path)
     remove = tuple(remove)
+    if scan is not None and (scan.version is None or scan.version != expected_version):
+        scan = None
 
     def compute(current: bytes | None) -> bytes:
+        # update_file calls this only when the file is at expected_version
         if current is None:
             return edit_document(None, fmt, put, remove, name=str(path)).encode()
-        bom = current.startswith(b"\xef\xbb\xbf")
-        try:
-            text = current.decode("utf-8-sig")
-        except UnicodeDecodeError as e:
-            raise DocumentEditError(f"{path}: not UTF-8, not edited", file=str(path)) from e
-        crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
-        if crlf:
-            text = text.replace("\r\n", "\n")
-        new = edit_document(text, fmt, put, remove, name=str(path))
+        text, bom, crlf = document_text(current, str(path))
+        new = edit_document(text, fmt, put, remove, name=str(path), scan=scan)
         if crlf:
             new = new.replace("\n", "\r\n")
         return (b"\xef\xbb\xbf" if bom else b"") + new.encode()

@@ -7,7 +7,6 @@ import bisect
 import functools
 import json
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -23,25 +22,46 @@ class ScanUnsure(Exception):
     """:func:`find_template` cannot vouch for the document: read it whole instead."""
 
 
-def find_template(text: str, fmt: Format, template_id: str) -> tuple[Any, tuple[Any, ...]] | None:
-    """The body of ``template_id`` in a document and its document path, found without
-    parsing the document whole (the scan of :func:`edit_document`); ``None`` when the
-    document does not hold it. Raises :class:`ScanUnsure` when the scan cannot tell."""
+@dataclass
+class Scan:
+    """One template looked up in a document's text by the scan: what it found
+    (:attr:`found`: its body and document path, ``None`` when the document does not
+    hold it) and where, so that an edit of the very same text needs no second scan.
+    :attr:`version` is the version of the bytes scanned, set by whoever read them."""
+
+    template_id: str
+    fmt: Format
+    found: tuple[Any, tuple[Any, ...]] | None
+    json: jsonedit.JsonScan | None = None
+    yaml: tuple[Container, Entry | None] | None = None
+    version: str | None = None
+
+
+def scan_document(text: str, fmt: Format, template_id: str) -> Scan:
+    """Look ``template_id`` up without parsing the document whole (the scan of
+    :func:`~templar.storage.edits.edit_document`). Raises :class:`ScanUnsure` when the
+    scan cannot vouch for the document."""
     try:
         if fmt == "json":
-            found = jsonedit.find_template(text, template_id)
-            if found is None:
-                return None
-            return found
+            scanned = jsonedit.scan_template(text, template_id)
+            return Scan(template_id, fmt, scanned.found(text), json=scanned)
         container = yaml_container(text)
         entry = yaml_find(text, container, template_id)
     except (ScanRefused, ValueError, IndexError, jsonedit.JsonEditError) as e:
         raise ScanUnsure(str(e)) from e
-    if entry is None:
-        return None
-    prefix: tuple[Any, ...] = ("templates",) if container.header is not None else ()
-    key: Any = entry.key if container.kind == "map" else entry.index
-    return entry.body, (*prefix, key)
+    found = None
+    if entry is not None:
+        prefix: tuple[Any, ...] = ("templates",) if container.header is not None else ()
+        key: Any = entry.key if container.kind == "map" else entry.index
+        found = (entry.body, (*prefix, key))
+    return Scan(template_id, fmt, found, yaml=(container, entry))
+
+
+def find_template(text: str, fmt: Format, template_id: str) -> tuple[Any, tuple[Any, ...]] | None:
+    """The body of ``template_id`` in a document and its document path, found without
+    parsing the document whole; ``None`` when the document does not hold it. Raises
+    :class:`ScanUnsure` when the scan cannot tell."""
+    return scan_document(text, fmt, template_id).found
 
 
 # --------------------------------------------------------------------------- spans
@@ -125,17 +145,23 @@ def _line_end(text: str, pos: int) -> int:
     return len(text) if end < 0 else end + 1
 
 
-def _starts(body: str, text: str, begin: int = 0, limit: int | None = None) -> Iterator[int]:
+def _starts(body: str, text: str, begin: int = 0, limit: int | None = None) -> list[int]:
     """Offsets of the lines in ``text[begin:limit]`` that start with the regex ``body``.
 
     Searched as ``\\n`` + ``body``: a literal first character lets the regex engine
-    skip ahead at C speed, where a multi-line ``^`` is tried at every position.
+    skip ahead at C speed, where a multi-line ``^`` is tried at every position. (A
+    list, not a generator: a big file has ten thousand of them.)
     """
     limit = len(text) if limit is None else limit
-    if begin == 0 and _compiled(body).match(text, 0, limit):
-        yield 0
-    for match in _compiled("\n(?:" + body + ")").finditer(text, max(begin - 1, 0), limit):
-        yield match.start() + 1
+    first = [0] if begin == 0 and _compiled(body).match(text, 0, limit) else []
+    pattern = _compiled("\n(?:" + body + ")")
+    return first + [m.start() + 1 for m in pattern.finditer(text, max(begin - 1, 0), limit)]
+
+
+def _count(body: str, text: str, begin: int, limit: int) -> int:
+    """How many lines in ``text[begin:limit]`` start with the regex ``body``."""
+    first = 1 if begin == 0 and _compiled(body).match(text, 0, limit) else 0
+    return first + len(_compiled("\n(?:" + body + ")").findall(text, max(begin - 1, 0), limit))
 
 
 @functools.lru_cache(maxsize=64)
@@ -144,10 +170,16 @@ def _compiled(pattern: str) -> re.Pattern[str]:
 
 
 def _first(body: str, text: str, begin: int = 0, limit: int | None = None) -> int | None:
-    return next(_starts(body, text, begin, limit), None)
+    limit = len(text) if limit is None else limit
+    if begin == 0 and _compiled(body).match(text, 0, limit):
+        return 0
+    match = _compiled("\n(?:" + body + ")").search(text, max(begin - 1, 0), limit)
+    return None if match is None else match.start() + 1
 
 
 _CONTENT = r"[ ]*[^\s#]"
+#: a line starting a document, ending one, or a directive (one regex pass, not three)
+_DOCUMENT_MARKER = re.compile(r"\n(?:---|\.\.\.|%)")
 
 
 def yaml_container(text: str) -> Container:
@@ -155,7 +187,7 @@ def yaml_container(text: str) -> Container:
     the whole text (C speed: no Python loop over its lines)."""
     if "\t" in text and _REFUSED_TEXT.search(text):
         raise ScanRefused("tabs in indentation")
-    if text.startswith(("---", "...", "%")) or any(m in text for m in ("\n---", "\n...", "\n%")):
+    if text.startswith(("---", "...", "%")) or _DOCUMENT_MARKER.search(text):
         raise ScanRefused("document markers")
     first = _first(_CONTENT, text)
     if first is None:
@@ -214,8 +246,8 @@ def _yaml_entries(
         raise ScanRefused("a line outside the container's indentation")
     at_column = rf" {{{indent}}}[^\s#]"
     if kind == "seq":
-        starts = list(_starts(rf" {{{indent}}}-(?:[ ]|\r?\n|$)", text, begin, limit))
-        if sum(1 for _ in _starts(at_column, text, begin, limit)) != len(starts):
+        starts = _starts(rf" {{{indent}}}-(?:[ ]|\r?\n|$)", text, begin, limit)
+        if _count(at_column, text, begin, limit) != len(starts):
             raise ScanRefused("a line at the items' column that is not an item")
         return Container(kind, indent, starts, limit)
     starts = []

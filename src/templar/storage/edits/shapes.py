@@ -28,8 +28,8 @@ from templar.storage.edits.roundtrip import (
 from templar.storage.edits.scan import (
     Container,
     Entry,
+    Scan,
     ScanRefused,
-    is_content,
     yaml_container,
     yaml_find,
 )
@@ -39,15 +39,25 @@ from templar.storage.jsonedit import template_id_of
 
 
 def put_entry(
-    text: str | None, fmt: Format, template_id: str, body: dict[str, Any], name: str
+    text: str | None,
+    fmt: Format,
+    template_id: str,
+    body: dict[str, Any],
+    name: str,
+    scan: Scan | None = None,
 ) -> str:
+    """``text`` with ``template_id`` replaced by ``body``, or ``body`` added; ``scan``
+    is :func:`~templar.storage.edits.scan.scan_document` of this very text, if known."""
     if text is None or not text.strip() or _only_comments(text, fmt):
         return (text or "") + new_document(fmt, [jsonedit.with_id(body, template_id)])
     try:
         if fmt == "json":
-            return jsonedit.put_template(text, template_id, body)
-        container = yaml_container(text)
-        entry = yaml_find(text, container, template_id)
+            return jsonedit.put_template(text, template_id, body, scan.json if scan else None)
+        if scan is not None and scan.yaml is not None:
+            container, entry = scan.yaml
+        else:
+            container = yaml_container(text)
+            entry = yaml_find(text, container, template_id)
         return _yaml_put(text, container, entry, template_id, body)
     except ScanRefused:
         return _slow_edit(text, fmt, {template_id: body}, (), name)
@@ -91,14 +101,20 @@ def _verify(fragment: str, fmt: Format, expected: Any) -> None:
         raise ScanRefused("rendered entry reads back differently")
 
 
-def remove_entry(text: str, fmt: Format, template_id: str, name: str) -> str:
+def remove_entry(
+    text: str, fmt: Format, template_id: str, name: str, scan: Scan | None = None
+) -> str:
+    """``text`` without ``template_id``; ``scan`` as for :func:`put_entry`."""
     if not text.strip() or _only_comments(text, fmt):
         return text
     try:
         if fmt == "json":
-            return jsonedit.remove_template(text, template_id)
-        container = yaml_container(text)
-        entry = yaml_find(text, container, template_id)
+            return jsonedit.remove_template(text, template_id, scan.json if scan else None)
+        if scan is not None and scan.yaml is not None:
+            container, entry = scan.yaml
+        else:
+            container = yaml_container(text)
+            entry = yaml_find(text, container, template_id)
     except ScanRefused:
         return _slow_edit(text, fmt, {}, (template_id,), name)
     except (ValueError, IndexError, DocumentEditError, jsonedit.JsonEditError) as e:
@@ -122,8 +138,13 @@ def remove_entry(text: str, fmt: Format, template_id: str, name: str) -> str:
     return rest if _has_content(rest) else rest + empty + "\n"
 
 
+#: a line :func:`~templar.storage.edits.scan.is_content` would call content: after its
+#: spaces, something other than a comment (a regex, not a loop over a big file's lines)
+_A_CONTENT_LINE = re.compile(r"^[ ]*(?=[^ #\n])[^\n]*\S", re.M)
+
+
 def _has_content(text: str) -> bool:
-    return any(is_content(line) for line in text.splitlines())
+    return _A_CONTENT_LINE.search(text) is not None
 
 
 def _attached_comments_start(text: str, start: int) -> int:
@@ -140,7 +161,7 @@ def _attached_comments_start(text: str, start: int) -> int:
 
 
 def _only_comments(text: str, fmt: Format) -> bool:
-    return fmt == "yaml" and not any(is_content(line) for line in text.splitlines())
+    return fmt == "yaml" and not _has_content(text)
 
 
 def new_document(fmt: Format, bodies: list[dict[str, Any]]) -> str:
