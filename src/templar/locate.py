@@ -24,7 +24,7 @@ from typing import Any, Protocol, get_args
 from pydantic import BaseModel, ValidationError
 
 from templar.errors import did_you_mean
-from templar.models import LayerKind, Severity, ValidationIssueDTO
+from templar.models import LayerKind, PositionAnchor, Severity, ValidationIssueDTO
 from templar.positions import Location, PositionIndex
 
 #: a path into a template, as the merge and pydantic see it
@@ -46,10 +46,12 @@ def located_issue(
     template_id: str | None = None,
     provider_instance: str | None = None,
     field: str | None = None,
+    anchor: PositionAnchor | None = None,
 ) -> ValidationIssueDTO:
     """An issue in ``file`` at ``position``: a 1-based ``(line, column)``, or a callable
     returning one (or ``None`` when unknown), called only when the issue's line or
-    column is first needed (see :meth:`ValidationIssueDTO.deferred`)."""
+    column is first needed (see :meth:`ValidationIssueDTO.deferred`). ``anchor`` is
+    what that callable looks up, as data: with it the cache keeps the issue unresolved."""
     fields: dict[str, Any] = {
         "code": code,
         "severity": severity,
@@ -61,9 +63,40 @@ def located_issue(
     }
     if callable(position):
         # found when the issue is shown or serialised, never for a plain list or get
-        return ValidationIssueDTO.deferred(position, **fields)
+        return ValidationIssueDTO.deferred(position, anchor=anchor, **fields)
     line, column = position if position else (None, None)
     return ValidationIssueDTO(**fields, line=line, column=column)
+
+
+def anchor_at(file: str, doc_path: FieldPath, *, value: bool = False) -> PositionAnchor | None:
+    """The anchor of ``doc_path`` in ``file``, or ``None`` when a part of the path is
+    neither text nor an integer (a date as a mapping key): such an issue is resolved
+    before it is cached, as JSON could not give the path back."""
+    if any(type(part) not in (str, int) for part in doc_path):
+        return None
+    return PositionAnchor(file, tuple(doc_path), value)
+
+
+class AnchoredPositions:
+    """Finds the positions of anchored issues (:class:`~templar.models.PositionAnchor`),
+    each file indexed once per content: an issue read back from the cache is resolved
+    against the bytes it was found in, and a file whose content changed since gives
+    ``None`` (no line), never a line of other content."""
+
+    def __init__(self) -> None:
+        self._indexes: dict[str, tuple[str | None, PositionIndex | None]] = {}
+
+    def __repr__(self) -> str:
+        return f"AnchoredPositions({len(self._indexes)} files)"
+
+    def locate(self, anchor: PositionAnchor) -> Location | None:
+        """1-based (line, column) of the anchor's path in its file's content."""
+        known = self._indexes.get(anchor.file)
+        if known is None or known[0] != anchor.digest:
+            known = (anchor.digest, PositionIndex.build(Path(anchor.file), digest=anchor.digest))
+            self._indexes[anchor.file] = known
+        index = known[1]
+        return index.locate(anchor.doc_path, value=anchor.value) if index else None
 
 
 class LayerLike(Protocol):
@@ -166,6 +199,9 @@ class Locator:
             template_id=template_id,
             provider_instance=provider_instance,
             field=field,
+            anchor=anchor_at(source.location, doc_path, value=value)
+            if source is not None and doc_path
+            else None,
         )
 
     def settings_issue(
@@ -192,6 +228,7 @@ class Locator:
             position=(lambda: self.config_position(file, doc_path, value=value)) if file else None,
             provider_instance=provider_instance,
             field=field,
+            anchor=anchor_at(file, doc_path, value=value) if file else None,
         )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import IntEnum, StrEnum
 from typing import TYPE_CHECKING, Any
@@ -70,6 +71,22 @@ class Severity(StrEnum):
     WARNING = "warning"
 
 
+@dataclass(frozen=True, slots=True)
+class PositionAnchor:
+    """Where a deferred issue points, in a form that outlives the process that found it:
+    the file, the document path in it (of its value when ``value``) and, once known,
+    the SHA-256 of the file's content the issue was found in.
+
+    The cache stores an unresolved issue as its anchor, so that a plain list never
+    indexes a file; the issue is resolved when shown, against that content only (a file
+    whose content changed since gives no line rather than another one)."""
+
+    file: str
+    doc_path: tuple[str | int, ...]
+    value: bool = False
+    digest: str | None = None
+
+
 class ValidationIssueDTO(BaseModel):
     """One problem found in a file or a template, located as precisely as it can be."""
 
@@ -88,25 +105,55 @@ class ValidationIssueDTO(BaseModel):
     # Where the issue is, found on first use: most issues of a load are never shown
     # (a plain list or get), and finding a line means indexing the whole file.
     _position: Callable[[], tuple[int, int] | None] | None = PrivateAttr(default=None)
+    _anchor: PositionAnchor | None = PrivateAttr(default=None)
 
     @classmethod
     def deferred(
-        cls, position: Callable[[], tuple[int, int] | None], **fields: Any
+        cls,
+        position: Callable[[], tuple[int, int] | None],
+        *,
+        anchor: PositionAnchor | None = None,
+        **fields: Any,
     ) -> ValidationIssueDTO:
         """An issue whose ``line`` and ``column`` are found by calling ``position`` (a
         1-based ``(line, column)``, or ``None`` when unknown) the first time either is
-        read, or the issue is compared, printed or serialised; never before."""
+        read, or the issue is compared, printed or serialised; never before.
+
+        ``anchor`` says in data what ``position`` finds, so that the cache can keep the
+        issue unresolved (see :attr:`pending_anchor`)."""
         issue = cls(**fields)
         issue._position = position
+        issue._anchor = anchor
         del issue.__dict__["line"], issue.__dict__["column"]
         return issue
+
+    @classmethod
+    def construct_deferred(
+        cls,
+        position: Callable[[], tuple[int, int] | None],
+        anchor: PositionAnchor,
+        fields: dict[str, Any],
+    ) -> ValidationIssueDTO:
+        """:meth:`deferred` without validating ``fields`` (every field but ``line`` and
+        ``column``): for values that were validated when the issue was first made."""
+        issue = cls.model_construct(set(fields) | {"line", "column"}, **fields)
+        issue._position = position
+        issue._anchor = anchor
+        issue.__dict__.pop("line", None), issue.__dict__.pop("column", None)
+        return issue
+
+    @property
+    def pending_anchor(self) -> PositionAnchor | None:
+        """The anchor of a position not found yet (``None`` once ``line`` and
+        ``column`` are known, or when the issue has no anchor)."""
+        return self._anchor if self._position is not None else None
 
     def resolve_position(self) -> None:
         """Find ``line`` and ``column`` now, if they are deferred (see :meth:`deferred`)."""
         position = self._position
         if position is None:
             return
-        self._position = None
+        self._position = self._anchor = None  # found: equal to an issue made located
         where = position()
         self.__dict__["line"], self.__dict__["column"] = where if where else (None, None)
 

@@ -18,12 +18,13 @@ does not parse), the index asks it instead, and both give the same positions
 from __future__ import annotations
 
 import ctypes
+import hashlib
 import re
 from array import array
 from bisect import bisect_right
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from templar.reader import read_bytes
 
@@ -203,6 +204,10 @@ class _FastTree:
 class PositionIndex:
     """Exact 1-based line and column of any key or item in one file, computed on demand."""
 
+    #: How many files this process has indexed (:meth:`build` calls). A documented seam
+    #: for tests: a plain list or get must not add to it, cold cache or warm.
+    built: ClassVar[int] = 0
+
     def __init__(self, path: Path, text: str, fast: _FastTree | None) -> None:
         self.path = path
         self._text = text
@@ -211,10 +216,14 @@ class PositionIndex:
         self._careful_failed = False
 
     @classmethod
-    def build(cls, path: Path) -> PositionIndex | None:
-        """Index ``path``, or return ``None`` if it cannot be read or parsed."""
+    def build(cls, path: Path, *, digest: str | None = None) -> PositionIndex | None:
+        """Index ``path``, or return ``None`` if it cannot be read or parsed, or, with
+        ``digest``, if its content is no longer the one whose SHA-256 that is."""
+        PositionIndex.built += 1
         try:
             raw = read_bytes(path)
+            if digest is not None and hashlib.sha256(raw).hexdigest() != digest:
+                return None
             text = raw.decode("utf-8-sig")
         except Exception:
             return None

@@ -296,5 +296,7 @@ class EngineSession:
         # A storage without files (a database) may become unreachable: its last load
         # is kept to be served, with a warning, when it is (files are always there).
         last_good = None if snapshot.files else self.cache_key(None)
-        if cache.store_state(key, state, self.config_dir, last_good=last_good):
+        # the contents the load was made from: its issues are cached without their lines
+        digests = {loc: f.digest for loc, f in snapshot.files.items() if f.readable}
+        if cache.store_state(key, state, self.config_dir, last_good=last_good, digests=digests):
             state.cache_key = key

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,6 +56,7 @@ from templar.cache.keys import (
     state_key,
 )
 from templar.cache.store import CacheStore
+from templar.locate import AnchoredPositions
 from templar.storage import LayerSource, RawLayer
 
 if TYPE_CHECKING:
@@ -132,6 +133,8 @@ class TemplateCache:
         self.ttl_seconds = ttl_seconds
         #: the diskcache directory, bytes in and out
         self.store = CacheStore(directory)
+        #: finds the lines of the issues read back unresolved (indexing each file once)
+        self.positions = AnchoredPositions()
 
     def __repr__(self) -> str:
         return f"TemplateCache({str(self.directory)!r}, ttl_seconds={self.ttl_seconds})"
@@ -156,7 +159,7 @@ class TemplateCache:
         state = None
         if found is not None:
             try:
-                state = codec.decode_state(found[1])
+                state = codec.decode_state(found[1], self.positions)
             except CorruptEntryError as e:
                 self.store.drop(entry, e)
         if found is None or state is None:
@@ -166,17 +169,26 @@ class TemplateCache:
         return CachedState(state, _timestamp(found[0]), int(hits or 0))
 
     def store_state(
-        self, key: str, state: EngineState, config_dir: Path, *, last_good: str | None = None
+        self,
+        key: str,
+        state: EngineState,
+        config_dir: Path,
+        *,
+        last_good: str | None = None,
+        digests: Mapping[str, str] | None = None,
     ) -> bool:
         """Write a load under ``key``; ``False`` when it cannot be stored faithfully
         as JSON (a non-finite number, a non-text mapping key) or the TTL is zero.
+
+        ``digests`` (file -> SHA-256 of the content the load was made from) lets issues
+        in those files be stored unresolved: writing the cache finds no line.
 
         With ``last_good`` (a key of the config without the storage fingerprint), the
         entry is also the one :meth:`load_last_state` serves when the storage cannot be
         reached, and is kept a day past its TTL for that."""
         if self.ttl_seconds <= 0:
             return False
-        payload = codec.encode_state(state)
+        payload = codec.encode_state(state, digests or {})
         if payload is None:
             return False
         now = time.time()
@@ -209,7 +221,9 @@ class TemplateCache:
         if found is None:
             return None
         try:
-            return CachedState(codec.decode_state(found[1]), _timestamp(found[0]), 0)
+            return CachedState(
+                codec.decode_state(found[1], self.positions), _timestamp(found[0]), 0
+            )
         except CorruptEntryError as e:
             self.store.drop(entry, e)
             return None
@@ -267,7 +281,7 @@ class TemplateCache:
         if found is None:
             return None
         try:
-            return codec.decode_layer(found[1], source)
+            return codec.decode_layer(found[1], source, self.positions)
         except CorruptEntryError as e:
             self.store.drop(key, e)
             return None
@@ -276,7 +290,7 @@ class TemplateCache:
         """Cache one parsed layer under its path and content hash."""
         if self.ttl_seconds <= 0:
             return False
-        payload = codec.encode_layer(layer)
+        payload = codec.encode_layer(layer, digest)
         if payload is None:
             return False
         key = layer_key(layer.source.location, digest)

@@ -13,6 +13,7 @@ mapping key), so that nothing inexact is ever cached; decoding raises
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import datetime
 from functools import lru_cache
 from typing import Any
@@ -21,7 +22,8 @@ import orjson
 from pydantic import BaseModel
 
 from templar.cache.disk import CorruptEntryError
-from templar.models import LayerKind, Severity, TemplateDTO, ValidationIssueDTO
+from templar.locate import AnchoredPositions
+from templar.models import LayerKind, PositionAnchor, Severity, TemplateDTO, ValidationIssueDTO
 from templar.state import EngineState, ProviderInstance
 from templar.storage import LayerSource, RawLayer, RawTemplate
 
@@ -65,18 +67,35 @@ _TEMPLATE_FIELDS = tuple(TemplateDTO.model_fields)
 _ISSUE_FIELDS = frozenset(ValidationIssueDTO.model_fields)
 
 
-def _model_dict(value: Any) -> Any:
+#: the file -> SHA-256 of the content a load or a layer was made from
+Digests = Mapping[str, str]
+_NO_DIGESTS: Digests = {}
+
+
+def _model_dict(value: Any, digests: Digests = _NO_DIGESTS) -> Any:
     if isinstance(value, ValidationIssueDTO):
-        value.resolve_position()  # a cached issue is served with its line and column
+        anchor = value.pending_anchor
+        digest = None
+        if anchor is not None:  # an issue read back from the cache knows its content
+            digest = anchor.digest or digests.get(anchor.file)
+        if anchor is not None and digest is not None:
+            # Kept unresolved: its file is indexed when the issue is shown, if ever, and
+            # only if the file still holds the content the issue was found in.
+            return {**value.__dict__, _ANCHOR: [anchor.file, anchor.doc_path, anchor.value, digest]}
+        value.resolve_position()  # no content to check it against later: resolve now
     if isinstance(value, BaseModel):
         return value.__dict__
     raise TypeError(f"{type(value).__name__} is not JSON")
 
 
-def dumps(value: Any) -> bytes | None:
-    """JSON of ``value``, or ``None`` if JSON cannot hold it (non-text keys, ...)."""
+def dumps(value: Any, digests: Digests = _NO_DIGESTS) -> bytes | None:
+    """JSON of ``value``, or ``None`` if JSON cannot hold it (non-text keys, ...).
+
+    An issue whose position is still to be found, in a file ``digests`` knows the content
+    of, is written with its :class:`~templar.models.PositionAnchor` instead of a line."""
+    default = _model_dict if not digests else (lambda v: _model_dict(v, digests))
     try:
-        return orjson.dumps(value, default=_model_dict)
+        return orjson.dumps(value, default=default)
     except (TypeError, orjson.JSONEncodeError):
         return None
 
@@ -103,8 +122,10 @@ def _fields_of_mask(mask: int) -> frozenset[str]:
     return frozenset(name for i, name in enumerate(_TEMPLATE_FIELDS) if mask >> i & 1)
 
 
-def encode_state(state: EngineState) -> bytes | None:
-    """JSON of a load, or ``None`` if JSON cannot hold it exactly.
+def encode_state(state: EngineState, digests: Digests = _NO_DIGESTS) -> bytes | None:
+    """JSON of a load, or ``None`` if JSON cannot hold it exactly. ``digests`` are the
+    contents the load was made from: issues in those files stay unresolved (see
+    :func:`dumps`).
 
     Shaped for decoding, which is most of a warm load: each template is its field
     mapping (orjson builds it, the model adopts it as is), with its source file as an
@@ -153,8 +174,8 @@ def encode_state(state: EngineState) -> bytes | None:
         dumps([f for f in files if f is not None]),
         templates_json,
         dumps(masks),
-        dumps(verdicts),
-        dumps(state.file_issues),
+        dumps(verdicts, digests),
+        dumps(state.file_issues, digests),
         dumps(state.validated_at),
     )
     if any(part is None for part in parts):
@@ -162,8 +183,9 @@ def encode_state(state: EngineState) -> bytes | None:
     return b"[" + b",".join(parts) + b"]"  # type: ignore[arg-type]
 
 
-def decode_state(payload: bytes | memoryview) -> EngineState:
-    """The load encoded by :func:`encode_state`; raises CorruptEntryError on anything else."""
+def decode_state(payload: bytes | memoryview, positions: AnchoredPositions) -> EngineState:
+    """The load encoded by :func:`encode_state`; raises CorruptEntryError on anything else.
+    Its unresolved issues find their lines through ``positions`` when shown."""
     data = loads(payload)
     try:
         instances_json, files, templates_json, masks, verdicts, issues_json, validated_at = data
@@ -196,12 +218,12 @@ def decode_state(payload: bytes | memoryview) -> EngineState:
             else (
                 verdict[0],
                 instances[verdict[1]],
-                [_issue(i) for i in verdict[2]],
+                [_issue(i, positions) for i in verdict[2]],
                 [str(f) for f in verdict[3]],
             )
             for verdict in verdicts
         ]
-        state.file_issues = [_issue(values) for values in issues_json]
+        state.file_issues = [_issue(values, positions) for values in issues_json]
     except CorruptEntryError:
         raise
     except (KeyError, IndexError, TypeError, ValueError, AttributeError) as e:
@@ -212,15 +234,31 @@ def decode_state(payload: bytes | memoryview) -> EngineState:
 _TEMPLATE_KEYS = frozenset(_TEMPLATE_FIELDS)
 
 
-def _issue(values: dict[str, Any]) -> ValidationIssueDTO:
+_ANCHOR = "anchor"
+_PENDING_FIELDS = (_ISSUE_FIELDS - {"line", "column"}) | {_ANCHOR}
+
+
+def _issue(values: dict[str, Any], positions: AnchoredPositions) -> ValidationIssueDTO:
+    if _ANCHOR in values:
+        if values.keys() != _PENDING_FIELDS:
+            raise CorruptEntryError("an issue of another shape")
+        file, doc_path, value, digest = values.pop(_ANCHOR)
+        if not (type(file) is str and type(doc_path) is list and type(digest) is str):
+            raise CorruptEntryError("an issue anchor of another shape")
+        anchor = PositionAnchor(file, tuple(doc_path), value is True, digest)
+        values["severity"] = Severity(values["severity"])
+        return ValidationIssueDTO.construct_deferred(
+            lambda: positions.locate(anchor), anchor, values
+        )
     if values.keys() != _ISSUE_FIELDS:
         raise CorruptEntryError("an issue of another shape")
     values["severity"] = Severity(values["severity"])
     return ValidationIssueDTO.model_construct(set(_ISSUE_FIELDS), **values)
 
 
-def encode_layer(layer: RawLayer) -> bytes | None:
-    """JSON of one parsed layer, or ``None`` if JSON cannot hold it exactly."""
+def encode_layer(layer: RawLayer, digest: str | None = None) -> bytes | None:
+    """JSON of one parsed layer, or ``None`` if JSON cannot hold it exactly; ``digest``
+    is the content it was parsed from (its issues then stay unresolved)."""
     source = layer.source
     templates = dumps(
         [[t.template_id, t.body, list(t.doc_path), t.provider_type] for t in layer.templates]
@@ -233,15 +271,18 @@ def encode_layer(layer: RawLayer) -> bytes | None:
     ):
         return None
     head = dumps([int(source.kind), source.scope, source.location])
-    issues = dumps(layer.issues)
+    issues = dumps(layer.issues, {source.location: digest} if digest else _NO_DIGESTS)
     if head is None or issues is None:
         return None
     nulls = b"true" if layer.may_hold_nulls else b"false"
     return b"[%s,%s,%s,%s]" % (head, templates, issues, nulls)
 
 
-def decode_layer(payload: bytes | memoryview, source: LayerSource) -> RawLayer:
-    """The layer encoded by :func:`encode_layer`, checked to be ``source``'s."""
+def decode_layer(
+    payload: bytes | memoryview, source: LayerSource, positions: AnchoredPositions
+) -> RawLayer:
+    """The layer encoded by :func:`encode_layer`, checked to be ``source``'s; its
+    unresolved issues find their lines through ``positions`` when shown."""
     data = loads(payload)
     try:
         (kind, scope, location), templates, issues, may_hold_nulls = data
@@ -254,7 +295,7 @@ def decode_layer(payload: bytes | memoryview, source: LayerSource) -> RawLayer:
                 for tid, body, doc_path, provider_type in templates
                 if type(body) is dict
             ],
-            [_issue(values) for values in issues],
+            [_issue(values, positions) for values in issues],
             may_hold_nulls is not False,
         )
     except CorruptEntryError:

@@ -13,7 +13,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from templar.errors import TemplateParseError
-from templar.locate import located_issue
+from templar.locate import anchor_at, located_issue
 from templar.models import CORE_FIELD_ALIASES, CORE_FIELDS, Severity
 from templar.positions import Location
 from templar.storage import LayerSource, RawLayer, RawTemplate
@@ -37,7 +37,10 @@ def templates_from_document(
 
     def issue(code: str, message: str, doc_path: tuple[Any, ...], **extra: Any) -> None:
         position = (lambda: locate(doc_path)) if doc_path else (1, 1)
-        layer.issues.append(located_issue(code, message, file=file, position=position, **extra))
+        anchor = anchor_at(file, doc_path) if doc_path else None
+        layer.issues.append(
+            located_issue(code, message, file=file, position=position, anchor=anchor, **extra)
+        )
 
     entries: Iterable[tuple[tuple[Any, ...], Any, str | None]]
     if data is None:
