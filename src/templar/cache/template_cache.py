@@ -1,29 +1,6 @@
-"""The on-disk cache: whole loads and parsed layer files, as JSON, under a TTL.
-
-These entries live in one ``diskcache`` directory:
-
-* a **state** entry holds everything a load produced (the effective templates, the
-  validation results, the file issues), under a key covering every input of the load:
-  the storage fingerprint (for files: path, size, mtime and content hash of every
-  layer file and of ``templar.yaml``), the engine settings, the config directory, the
-  names, versions and code of the loaded plugins, and Templar's own version and code.
-  A new process that finds it serves ``list``, ``show`` and ``validate`` without
-  reading, merging or validating anything;
-* a **layer** entry holds one parsed file, under its path and content hash, so that
-  after an edit only the edited file is parsed again;
-* a **files** entry per config directory remembers the ``stat`` and content hash of
-  each file as last hashed (:mod:`templar.snapshot`), so that a warm command only
-  calls ``stat`` on the files; small **meta** and **hits** entries date and count
-  each load.
-
-The package is five parts and this front: :mod:`templar.cache.store` (diskcache,
-bytes in and out, sealed and checksummed), :mod:`templar.cache.disk` (never
-pickled; value files only where Templar writes them), :mod:`templar.cache.directory`
-(where the cache lives, private and marked), :mod:`templar.cache.codec` (states and
-layers as JSON) and :mod:`templar.cache.keys`. An entry whose header,
-length, checksum or JSON is wrong is dropped with a
-:class:`~templar.errors.TemplarCacheWarning` and the load goes on from the files.
-"""
+"""The template cache: whole loads and parsed layer files in one cache directory
+(:class:`TemplateCache`), and what ``templates cache info`` reports of it. The
+package front, :mod:`templar.cache`, describes the entries."""
 
 from __future__ import annotations
 
@@ -39,6 +16,7 @@ import orjson
 from pydantic import BaseModel, ConfigDict, Field
 
 from templar.cache import codec
+from templar.cache.answers import ANSWER, owner_prefix
 from templar.cache.codec import FileStateRecord
 from templar.cache.directory import CACHE_DIR_ENV, resolve_cache_dir
 from templar.cache.disk import CorruptEntryError
@@ -105,6 +83,9 @@ class CacheInfo(BaseModel):
     entries: int = 0
     loads: int = 0
     parsed_files: int = 0
+    answers: int = Field(
+        default=0, description="Whole answers of read-only commands (templar.cache.answers)."
+    )
     hits: int = 0
     misses: int = 0
     current: CacheEntryInfo | None = Field(
@@ -301,12 +282,13 @@ class TemplateCache:
     def info(self, current_key: str | None = None) -> CacheInfo:
         """Size, entries, hits and misses of the directory (``templates cache info``)."""
         info = CacheInfo(directory=str(self.directory), enabled=True, ttl_seconds=self.ttl_seconds)
-        counted = self.store.count((STATE, LAYER))
+        counted = self.store.count((STATE, LAYER, ANSWER))
         if counted is None:
             return info
         counts, info.size_bytes = counted
         info.loads, info.parsed_files = counts[STATE], counts[LAYER]
-        info.entries = info.loads + info.parsed_files
+        info.answers = counts[ANSWER]
+        info.entries = info.loads + info.parsed_files + info.answers
         info.hits = self.store.read_counter(STATS_HITS)
         info.misses = self.store.read_counter(STATS_MISSES)
         if current_key is not None:
@@ -336,11 +318,13 @@ class TemplateCache:
                 location = _layer_location(value)
                 if location is not None and (location in locations or location.startswith(inside)):
                     doomed.append(key)
-        return self.store.delete(doomed, (STATE, LAYER))
+        answers = owner_prefix(str(config_dir))
+        doomed += self.store.keys((answers,))
+        return self.store.delete(doomed, (STATE, LAYER, ANSWER))
 
     def clear(self) -> int:
         """Remove every entry and counter; returns how many entries there were."""
-        return self.store.clear((STATE, LAYER))
+        return self.store.clear((STATE, LAYER, ANSWER))
 
 
 def _layer_location(blob: Any) -> str | None:
