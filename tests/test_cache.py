@@ -629,7 +629,7 @@ def test_cache_info_and_clear(simple: Path, cache_dir: Path) -> None:
     assert 0 <= info["current"]["age_seconds"] < 60
 
     text = invoke(*base, "cache", "info").stdout
-    assert "entries    3 (1 load, 2 parsed files)" in text
+    assert "entries    3 (1 load, 2 parsed files, 0 answers)" in text
     assert "served 2 times" in text
 
     # `cache clear` alone removes this config dir's entries (tests/test_api_defaults.py);

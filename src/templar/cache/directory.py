@@ -106,7 +106,7 @@ def is_marker(path: Path) -> bool:
 
 
 #: The key prefixes Templar writes (an unmarked database holding only these is Templar's).
-_TEMPLAR_KEYS = ("state:", "layer:", "meta:", "hits:", "files:", "last:", "stats:")
+_TEMPLAR_KEYS = ("state:", "layer:", "meta:", "hits:", "files:", "last:", "stats:", "answer:")
 
 
 def _only_templar_entries(database: Path) -> bool:

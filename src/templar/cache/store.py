@@ -306,6 +306,16 @@ class CacheStore:
             return counts, int(cache.volume())
         return None
 
+    def keys(self, prefixes: tuple[str, ...]) -> list[str]:
+        """Every key with one of ``prefixes`` (values are not read)."""
+        if not self.directory.exists():
+            return []
+        with self._using() as cache:
+            if cache is None:
+                return []
+            return [key for key in cache.iterkeys() if key.startswith(prefixes)]
+        return []
+
     def items(self, prefixes: tuple[str, ...]) -> list[tuple[str, Any]]:
         """Every ``(key, value)`` whose key has one of ``prefixes``; values as stored."""
         if not self.directory.exists():

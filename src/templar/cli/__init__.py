@@ -7,14 +7,54 @@ Layout: :mod:`templar.cli.app` is the group, its global options and the entry po
 :mod:`templar.cli.context` the per-command context and the error handling;
 :mod:`templar.cli.options` the options several commands share (``--format``);
 :mod:`templar.cli.render` tables, JSON, YAML and the one-line forms of issues and
-events; :mod:`templar.cli.commands` one module per command family. A new command is
-a module in ``commands/`` plus one ``cli.add_command`` line in ``app.py``.
+events; :mod:`templar.cli.commands` one module per command family;
+:mod:`templar.cli.answers` the whole answers of read-only commands, replayed from the
+cache before anything else is imported. A new command is a module in ``commands/``
+plus one ``cli.add_command`` line in ``app.py``.
+
+The names below are imported on first use (PEP 562): ``templates list`` answered from
+the cache imports neither click's command tree, pydantic, the engine nor a plugin.
 """
 
 from __future__ import annotations
 
-from templar.cli.app import TemplarGroup, cli, main
-from templar.cli.context import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliContext, handles_errors
+import importlib
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from templar.cli.app import TemplarGroup, cli
+    from templar.cli.context import EXIT_FAILURE, EXIT_OK, EXIT_USAGE, CliContext, handles_errors
+
+_HOMES = {
+    "TemplarGroup": "templar.cli.app",
+    "cli": "templar.cli.app",
+    **dict.fromkeys(
+        ["EXIT_FAILURE", "EXIT_OK", "EXIT_USAGE", "CliContext", "handles_errors"],
+        "templar.cli.context",
+    ),
+}
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Entry point of the ``templates`` console script: the cached answer of a
+    read-only command when there is a valid one, else the command itself."""
+    from templar.cli.answers import serve
+
+    recording = serve(argv)  # exits here on a hit
+    from templar.cli.app import main as run
+
+    run(argv, recording)
+
+
+def __getattr__(name: str) -> Any:
+    """A public name of the CLI, imported on first use."""
+    if name not in _HOMES:
+        raise AttributeError(f"module 'templar.cli' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_HOMES[name]), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "EXIT_FAILURE",

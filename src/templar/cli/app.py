@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 
+from templar.cli.answers import Recording, note_warning, pending_warnings
 from templar.cli.commands.cache import cache_group
 from templar.cli.commands.plugins import plugins_command, schema_command
 from templar.cli.commands.query import list_command, show_command
@@ -125,13 +126,16 @@ class TemplarGroup(click.Group):
         """
         seen: set[str] = set()
 
-        def once(message: Warning | str, *rest: Any, **more: Any) -> None:
+        def once(message: Warning | str, category: type[Warning], *rest: Any, **more: Any) -> None:
+            note_warning(message, category)
             if str(message) not in seen:
                 seen.add(str(message))
-                show_warning(message, *rest, **more)
+                show_warning(message, category, *rest, **more)
 
         with warnings.catch_warnings():
             warnings.showwarning = once
+            for message in pending_warnings():  # met while looking for a cached answer
+                once(message, type(message) if isinstance(message, Warning) else UserWarning, "", 0)
             return super().main(*args, **kwargs)
 
     def invoke(self, ctx: click.Context) -> object:
@@ -197,16 +201,29 @@ for _command in (
     cli.add_command(_command)
 
 
-def main(argv: Sequence[str] | None = None) -> None:
-    """Entry point of the ``templates`` console script."""
+def main(argv: Sequence[str] | None = None, recording: Recording | None = None) -> None:
+    """Run the ``templates`` command line (:func:`templar.cli.main` is the console
+    script: it tries the cached answer first). With ``recording``, what the command
+    prints is captured and stored as its answer when it may be (:mod:`.answers`)."""
+    code: object = 0
+    if recording is not None:
+        recording.start()
     try:
         cli.main(args=list(argv) if argv is not None else None, prog_name="templates")
     except BrokenPipeError:  # output outside a command (--help | head)
+        code = None
         exit_on_closed_pipe()
     except SystemExit as done:
+        code = done.code if done.code is not None else 0
         # Output still buffered when the command ended may meet the closed pipe now.
         try:
             sys.stdout.flush()
         except BrokenPipeError:
+            code = None
             exit_on_closed_pipe(done.code if isinstance(done.code, int) else 0)
         raise
+    finally:
+        if recording is not None:
+            recording.finish()
+            if type(code) is int:
+                recording.store(code)

@@ -14,6 +14,9 @@ from typing import TYPE_CHECKING, Any, NoReturn, TypeVar
 import click
 from click.core import ParameterSource
 
+from templar.cli.answers import note_engine
+from templar.cli.answers import refuse as refuse_answer
+
 if TYPE_CHECKING:
     from templar.engine import TemplateEngine
 
@@ -36,6 +39,7 @@ class CliContext:
             from templar.engine import TemplateEngine
 
             self._engine = TemplateEngine(self.config_dir, use_cache=self.use_cache)
+            note_engine(self._engine)
         return self._engine
 
 
@@ -108,6 +112,7 @@ def fail(
     error_type: str, message: str, context: dict[str, Any], as_json: bool, code: int
 ) -> NoReturn:
     """End the command: one ``error:`` line on stderr, or the JSON error object on stdout."""
+    refuse_answer(f"{error_type}: {message}")  # an error is shown again, with its time
     if as_json:
         payload = {
             "error": True,

@@ -35,7 +35,7 @@ def cache_info_command(obj: CliContext, output_format: str) -> None:
         [
             "entries",
             f"{info.entries} ({plural(info.loads, 'load')}, "
-            f"{plural(info.parsed_files, 'parsed file')})",
+            f"{plural(info.parsed_files, 'parsed file')}, {plural(info.answers, 'answer')})",
         ],
         ["hits", str(info.hits)],
         ["misses", str(info.misses)],

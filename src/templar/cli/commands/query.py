@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 import click
 
+from templar.cli.answers import read_only
 from templar.cli.complete import provider_instances, provider_types, template_ids
 from templar.cli.context import CliContext, handles_errors
 from templar.cli.options import FORMAT
@@ -58,6 +59,7 @@ if TYPE_CHECKING:
 @FORMAT
 @click.pass_obj
 @handles_errors
+@read_only
 def list_command(
     obj: CliContext,
     provider: str | None,
@@ -261,6 +263,7 @@ def _echo_styled(
 @FORMAT
 @click.pass_obj
 @handles_errors
+@read_only
 def show_command(
     obj: CliContext, template_id: str, provider: str | None, explain: bool, output_format: str
 ) -> None:

@@ -8,6 +8,7 @@ import sys
 import click
 
 from templar.cli.annotations import github_annotation, sarif_log
+from templar.cli.answers import read_only
 from templar.cli.context import EXIT_FAILURE, EXIT_OK, CliContext, handles_errors
 from templar.cli.options import report_format
 from templar.cli.render import echo_data, issue_line
@@ -21,6 +22,7 @@ from templar.cli.render import echo_data, issue_line
 )
 @click.pass_obj
 @handles_errors
+@read_only
 def validate_command(obj: CliContext, strict: bool, output_format: str) -> None:
     """Validate every template; exit 1 on errors (and on warnings with --strict)."""
     report = obj.engine().validate()
