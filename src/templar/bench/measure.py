@@ -165,6 +165,34 @@ print(elapsed)
 """
 
 
+_FLOOR_IN_A_NEW_PROCESS = """
+import sys, time, gc
+import orjson
+start = time.perf_counter()
+gc.disable()
+blob = open(sys.argv[1], "rb").read()
+data = orjson.loads(memoryview(blob)[blob.index(b"\\n") + 1 :])
+elapsed = time.perf_counter() - start
+assert data
+print(elapsed)
+"""
+
+
+def floor_warm_load_in_a_new_process(entry: Path) -> float:
+    """The warm floor timed as :func:`warm_load_in_a_new_process` times the engine: in
+    a fresh interpreter, its import (orjson) before the clock starts, then the cached
+    bytes read and decoded."""
+    out = subprocess.run(
+        [sys.executable, "-c", _FLOOR_IN_A_NEW_PROCESS, str(entry)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"the warm floor in a new process failed:\n{out.stderr[-2000:]}")
+    return float(out.stdout)
+
+
 def warm_load_in_a_new_process(directory: Path) -> float:
     """A warm load timed inside a fresh interpreter: nothing in memory but modules."""
     out = subprocess.run(
