@@ -171,7 +171,9 @@ def _run_in_terminal(
             if not chunk:
                 break
             chunks.append(chunk)
-        stderr = process.stderr.read() if process.stderr else b""
+        assert process.stderr is not None
+        with process.stderr:
+            stderr = process.stderr.read()
         code = process.wait(timeout=120)
     finally:
         os.close(primary)
