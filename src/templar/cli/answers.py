@@ -67,6 +67,11 @@ ENVIRONMENT_NAMES = (
     "PYTHONPATH",
 )
 
+#: The commands marked :func:`read_only`: only their invocations are recorded (a
+#: plugin's command is never answered from the cache).
+READ_ONLY_COMMANDS = frozenset({"list", "show", "validate"})
+_GLOBAL_OPTIONS_WITH_VALUES = frozenset({"--config-dir", "--color"})
+
 #: the recording of the command under way in this process (one at a time)
 _recording: Recording | None = None
 _hook_installed = False
@@ -120,12 +125,26 @@ def config_dir_of(args: Sequence[str]) -> str | None:
     return path if os.path.isdir(path) else None
 
 
+def command_of(args: Sequence[str]) -> str | None:
+    """The command the arguments name: the first word that is neither a global option
+    nor the value of one (``--config-dir DIR``, ``--color WHEN``)."""
+    skip = False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg in _GLOBAL_OPTIONS_WITH_VALUES:
+            skip = True
+        elif not arg.startswith("-"):
+            return arg
+    return None
+
+
 def serve(argv: Sequence[str] | None) -> Recording | None:
     """Replay the cached answer of this command and exit, when there is a valid one;
     else the :class:`Recording` the command runs under (``None``: nothing to record).
     """
     args = list(argv) if argv is not None else sys.argv[1:]
-    if "--no-cache" in args:
+    if "--no-cache" in args or command_of(args) not in READ_ONLY_COMMANDS:
         return None
     try:
         found = _lookup(args)
