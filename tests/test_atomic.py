@@ -57,8 +57,10 @@ def test_permissions_are_kept_and_no_temporary_file_is_left(tmp_path: Path) -> N
     path.chmod(0o640)
     edit_file(path, file_version(path), {"a": {"templateId": "a"}})
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.endswith(".lock")) == [
-        "awsprov_templates.json"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".templar", "awsprov_templates.json"]
+    assert sorted(p.name for p in (tmp_path / ".templar").iterdir()) == [
+        ".gitignore",
+        "awsprov_templates.json.lock",
     ]
 
 
@@ -146,6 +148,17 @@ def test_killing_the_writer_at_random_points_never_leaves_a_partial_file(
         seen.add(content == new)
         assert len(parse_document(path, content)) == 4_000
     assert seen == {True, False}  # the kills did land at different points of the loop
+    # a kill between mkstemp and the rename leaves a temporary file in .templar/ (never
+    # beside the layer); the next writer of the file removes it under its lock
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".templar", "templates.yaml"]
+    (tmp_path / ".templar" / "templates.yaml.k1ll3d.tmp").write_bytes(old[:100])
+    (tmp_path / ".templar" / "other.yaml.a1ive.tmp").write_bytes(b"another file's writer")
+    update_file(path, file_version(path), lambda current: new)
+    assert sorted(p.name for p in (tmp_path / ".templar").iterdir()) == [
+        ".gitignore",
+        "other.yaml.a1ive.tmp",
+        "templates.yaml.lock",
+    ]
 
 
 _SAVER = textwrap.dedent(
@@ -196,11 +209,26 @@ def test_eight_processes_saving_into_one_file_lose_nothing(tmp_path: Path) -> No
     )
 
 
-def test_lock_files_do_not_look_like_layers(tmp_path: Path) -> None:
-    from templar.storage.files import layer_source_for
+def test_writes_leave_nothing_git_or_a_layer_reader_would_see(tmp_path: Path) -> None:
+    """Config dirs live in git and in HostFactory's conf dir: after writes, git shows
+    the edited file and nothing else, and the work directory is no layer."""
+    from templar.storage.files import FileStorage
 
     path = tmp_path / "awsprov_templates.yaml"
-    edit_file(path, None, {"a": {"template_id": "a"}})
-    others = [p for p in tmp_path.iterdir() if p != path]
-    assert others and all(layer_source_for(p) is None for p in others)
-    assert os.access(path, os.R_OK)
+    path.write_text("templates:\n  - template_id: a\n    x: 1\n")
+    git = ["git", "-C", str(tmp_path), "-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run([*git, "init", "-q"], check=True)
+    subprocess.run([*git, "add", "."], check=True)
+    subprocess.run([*git, "commit", "-qm", "layers"], check=True)
+    edit_file(path, file_version(path), {"a": {"template_id": "a", "x": 2}})
+    edit_file(path, file_version(path), {"b": {"template_id": "b"}})
+    edit_file(path, file_version(path), remove=["b"])
+    status = subprocess.run(
+        [*git, "status", "--porcelain", "--untracked-files=all", "--ignored=no"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    assert status == " M awsprov_templates.yaml\n"
+    assert (tmp_path / ".templar" / ".gitignore").read_text().splitlines()[-1] == "*"
+    assert [s.location for s in FileStorage(tmp_path).list_sources()] == [str(path)]

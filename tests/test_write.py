@@ -275,3 +275,29 @@ def test_a_running_watch_in_another_process_sees_a_write(config_dir: Path) -> No
     finally:
         watcher.terminate()
         watcher.communicate(timeout=30)
+
+
+def test_cli_writes_leave_no_stray_file_in_the_config_dir(
+    config_dir: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """set, apply and delete: the config dir then holds its layer files and the one
+    self-ignoring .templar/ (locks), no lock or temporary file beside the layers."""
+    incoming = tmp_path_factory.mktemp("in") / "new.yaml"
+    incoming.write_text("- template_id: cache\n  image: redis:7\n")
+    base = ["--config-dir", str(config_dir), "--no-cache"]
+    runner = CliRunner()
+    for command in (
+        ["set", "web", "configuration.replicas=3"],
+        ["apply", str(incoming), "--yes"],
+        ["delete", "cache", "--yes"],
+        ["set", "db", "configuration.replicas=2", "--layer", "instance"],
+    ):
+        result = runner.invoke(cli, [*base, *command])
+        assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in config_dir.iterdir()) == [
+        ".templar",
+        "genericinst_templates.yaml",
+        "genericprov_templates.yaml",
+    ]
+    assert (config_dir / ".templar" / ".gitignore").read_text().endswith("*\n")
+    assert sorted(t.template_id for t in engine(config_dir).list_templates()) == ["db", "web"]

@@ -8,13 +8,27 @@ Every write Templar makes to a user's file goes through :func:`update_file`:
   old file or the complete new one, never a mix. The original's permission bits and
   (where allowed) owner and group are kept; a symlink stays a symlink and its target
   is what changes.
-* **locked**: one :class:`filelock.FileLock` per file (a ``.<name>.lock`` file next to
-  it) serialises writers in every process, so two read-check-write cycles never
-  interleave.
+* **locked**: one :class:`filelock.FileLock` per file serialises writers in every
+  process, so two read-check-write cycles never interleave.
 * **versioned**: a file's version is a hash of its bytes (:func:`file_version`). The
   writer says which version it read; if the file holds anything else once the lock
   is held, :class:`~templar.errors.ConcurrencyError` names the file and both versions
   and nothing is written.
+
+Where the lock and temporary files go: users keep config directories in git and in
+HostFactory's conf dir, so a write must leave nothing beside their files but the
+files themselves. The locks and the temporary files live in one directory,
+``.templar/`` (:data:`WORK_DIR`), in the directory of the file written, holding a
+``.gitignore`` of ``*`` so git never shows it (as pytest's and ruff's caches do). It
+is there, and not beside the cache in a per-user cache directory, because the lock
+must be the one every writer sees: several hosts (or users) sharing a config
+directory over NFS share its ``.templar/`` and so its locks, where per-host cache
+directories would each have a lock of their own and serialise nothing. A read-only
+config directory is never written (:meth:`~templar.storage.files.FileStorage.can_write`
+says so first), so ``.templar/`` is made only where the write itself goes. The
+temporary file is renamed from ``.templar/`` into place (the same file system, so
+``os.replace`` stays atomic); one left by a writer killed mid-write is removed by the
+next writer of that file, under its lock.
 
 Names that come from users (template ids, provider instance names) and end up in
 file names or inside files are checked by :func:`check_safe_name` before any file
@@ -24,6 +38,7 @@ is opened.
 from __future__ import annotations
 
 import contextlib
+import glob
 import hashlib
 import os
 import stat
@@ -35,6 +50,11 @@ from templar.errors import ConcurrencyError, StorageError
 
 #: How long a writer waits for another process's lock on the same file, in seconds.
 LOCK_TIMEOUT_S = 30.0
+#: The directory, inside the directory of the files written, of their locks and
+#: temporary files (see the module docstring); git ignores it through its own
+#: ``.gitignore``, and no layer file, config file or watch looks into it.
+WORK_DIR = ".templar"
+_WORK_DIR_GITIGNORE = b"# Templar's write locks and temporary files; nothing to keep.\n*\n"
 
 
 def content_version(data: bytes) -> str:
@@ -89,10 +109,30 @@ def check_inside(directory: Path, path: Path) -> None:
         )
 
 
+def work_dir(directory: Path) -> Path:
+    """``directory``'s :data:`WORK_DIR`, made (with its ``.gitignore``) if need be."""
+    work = directory / WORK_DIR
+    try:
+        work.mkdir(exist_ok=True)
+        fd = os.open(work / ".gitignore", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return work  # made before (by this or another writer)
+    except OSError as e:
+        raise StorageError(
+            f"cannot write in {directory}: making {work} (for the write lock) failed: "
+            f"{e.strerror or e}",
+            file=str(work),
+        ) from e
+    with os.fdopen(fd, "wb") as f:
+        f.write(_WORK_DIR_GITIGNORE)
+    return work
+
+
 def _lock_for(path: Path) -> contextlib.AbstractContextManager[object]:
     from filelock import FileLock
 
-    return FileLock(str(path.with_name(f".{path.name}.lock")), timeout=LOCK_TIMEOUT_S)
+    lock = work_dir(path.parent) / f"{path.name}.lock"
+    return FileLock(str(lock), timeout=LOCK_TIMEOUT_S)
 
 
 @contextlib.contextmanager
@@ -126,6 +166,7 @@ def update_file(
     """
     target = _write_target(path)
     with locked(target):
+        _remove_leftovers(work_dir(target.parent), target.name)
         try:
             current: bytes | None = target.read_bytes()
         except FileNotFoundError:
@@ -167,8 +208,10 @@ def write_atomically(path: Path, data: bytes) -> None:
         old = os.stat(path)
     except FileNotFoundError:
         old = None
-    # The temporary name never looks like a layer file, so watchers ignore it.
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    # In the work directory: nothing beside the user's files, and no watch sees it.
+    fd, tmp_name = tempfile.mkstemp(
+        dir=work_dir(path.parent), prefix=f"{path.name}.", suffix=".tmp"
+    )
     tmp = Path(tmp_name)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -189,6 +232,14 @@ def write_atomically(path: Path, data: bytes) -> None:
             tmp.unlink()
         raise
     _fsync_directory(path.parent)
+
+
+def _remove_leftovers(work: Path, name: str) -> None:
+    """Remove the temporary files of ``name`` that a writer killed mid-write left.
+    Called under ``name``'s lock, so no live writer's temporary file is among them."""
+    for leftover in work.glob(f"{glob.escape(name)}.*.tmp"):
+        with contextlib.suppress(OSError):
+            leftover.unlink()
 
 
 def _fsync_directory(directory: Path) -> None:
