@@ -430,3 +430,17 @@ def test_a_scan_of_other_bytes_is_not_used(tmp_path: Path) -> None:
     body["configuration"]["max_number"] = 51
     edit_file(path, file_version(path), {"web-large": body}, scan=old_scan)
     assert path.read_text() == moved.replace("max_number: 50", "max_number: 51")
+
+
+@pytest.mark.parametrize("fmt", ["yaml", "json"])
+def test_delete_removes_every_entry_of_the_id(fmt: str) -> None:
+    """An id written twice: the reader keeps the first; deleting only that one would
+    bring the second back as the template."""
+    data = [{"template_id": "a", "x": 1}, {"template_id": "b"}, {"template_id": "a", "x": 2}]
+    text = (
+        json.dumps({"templates": data}, indent=2)
+        if fmt == "json"
+        else ("templates:\n- template_id: a\n  x: 1\n- template_id: b\n- template_id: a\n  x: 2\n")
+    )
+    new = edit_document(text, fmt, remove=["a"])  # type: ignore[arg-type]
+    assert read(fmt, new) == {"templates": [{"template_id": "b"}]}

@@ -301,3 +301,18 @@ def test_cli_writes_leave_no_stray_file_in_the_config_dir(
     ]
     assert (config_dir / ".templar" / ".gitignore").read_text().endswith("*\n")
     assert sorted(t.template_id for t in engine(config_dir).list_templates()) == ["db", "web"]
+
+
+def test_a_flat_field_name_is_the_configuration_field_as_a_flat_body_reads(
+    config_dir: Path,
+) -> None:
+    """``replicas=5`` is ``configuration.replicas=5``: a top-level name that is no core
+    field is configuration, as in a body written flat; it lands where the value lives."""
+    result = CliRunner().invoke(
+        cli, ["--config-dir", str(config_dir), "--no-cache", "set", "web", "replicas=5"]
+    )
+    assert result.exit_code == 0, result.output
+    assert (config_dir / "genericinst_templates.yaml").read_text() == INSTANCE_LAYER.replace(
+        "replicas: 4", "replicas: 5"
+    )
+    assert (config_dir / "genericprov_templates.yaml").read_text() == PROVIDER_LAYER

@@ -32,7 +32,7 @@ from templar.merge import FieldPath, merge_versions, value_at, winning_version
 from templar.models import ChangeEvent, LayerKind, Severity, ValidationIssueDTO
 from templar.storage import LayerChange, LayerSource
 from templar.validate import Validator
-from templar.write.body import LayerContext, canonical_body, paths, set_raw
+from templar.write.body import LayerContext, canonical_body, canonical_path, paths, set_raw
 from templar.write.layer import LAYER_KINDS as LAYER_KINDS
 from templar.write.layer import instance_of
 from templar.write.layer import parse_layer as parse_layer
@@ -149,6 +149,7 @@ class TemplateWriter:
             )
         edits: dict[str, dict[str, Any]] = {}  # location -> new raw body
         targets: dict[str, LayerSource] = {}
+        values = {canonical_path(context.spec, path): value for path, value in values.items()}
         for path, value in values.items():
             source = self._target(context, path, kind)
             body = edits.get(source.location)
@@ -168,7 +169,7 @@ class TemplateWriter:
     ) -> WriteResult:
         context = self._context(template_id, provider, body)
         if not context.versions:
-            source = self._source(context, kind or LayerKind.PROVIDER)
+            source = self._source(context, kind or self._new_template_kind())
             raw = context.external(source, body)
             return self._commit(
                 context, {source.location: raw}, {source.location: source}, created=True
@@ -278,6 +279,12 @@ class TemplateWriter:
         layers = layers_of(instance, by_kind)
         return LayerContext(self, instance, spec, layers, template_id)
 
+    def _new_template_kind(self) -> LayerKind:
+        """Where a new template goes: the provider layer (``{type}prov_templates``); in an
+        ORB config dir, which has no provider layer, ORB's type file
+        (``{type}_templates.json``), which ORB reads for every instance of the type."""
+        return LayerKind.TYPE if self.session.settings.orb is not None else LayerKind.PROVIDER
+
     def _source(self, context: LayerContext, kind: LayerKind) -> LayerSource:
         scope = {
             LayerKind.INSTANCE: context.instance.name,
@@ -285,7 +292,20 @@ class TemplateWriter:
             LayerKind.PROVIDER: context.instance.type,
             LayerKind.SHARED: None,
         }[kind]
-        source: LayerSource = self._storage().source_for(kind, scope)
+        storage = self._storage()
+        source: LayerSource = storage.source_for(kind, scope)
+        if (
+            kind is LayerKind.PROVIDER
+            and self.session.settings.orb is not None
+            and storage.version(source) is None
+        ):
+            # ORB reads {name}_templates.json, {type}_templates.json and templates.json;
+            # a new awsprov_templates.json would hold templates ORB never lists
+            raise StorageError(
+                f"ORB does not read a provider layer file ({source.location}) in an ORB "
+                "config dir; write to --layer type, instance or shared instead",
+                field="layer",
+            )
         return source
 
     def _target(

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from templar.hierarchy import Hierarchy, group_layers, layers_of
 from templar.merge import FieldPath, leaf_paths, value_at
+from templar.models import CORE_FIELD_ALIASES, CORE_FIELDS
 from templar.state import ProviderInstance
 from templar.storage import LayerSource, RawLayer, RawTemplate
 
@@ -20,6 +21,8 @@ if TYPE_CHECKING:
 
 from templar.write.layer import head_mentions
 
+#: Top-level keys that are no provider configuration (see :func:`templar.merge.normalize`).
+_CORE_KEYS = frozenset({*CORE_FIELDS, *CORE_FIELD_ALIASES, "templateId", "configuration"})
 #: Fields the engine adds when reading; never written back.
 _READ_ONLY = frozenset({"source_file", "file_priority", "provenance"})
 
@@ -74,20 +77,45 @@ class LayerContext:
             ) or any("templateId" in body for body in bodies[:20])
         return any("templateId" in body for body in bodies[:20])
 
+    def flat(self, source: LayerSource) -> bool:
+        """Whether ``source`` writes provider configuration flat, beside the core fields
+        (``"key_name": ...``), rather than under ``configuration:``: a camelCase
+        HostFactory file and ORB's snake_case files do; Templar's own files nest it.
+        Told by the layer's own bodies, else its siblings', else (a new file) by the
+        directory: flat in an ORB config dir, where ORB reads only flat fields."""
+        if self.camel(source):
+            return True
+        layer = next((layer for layer in self.layers if layer.source == source), None)
+        for bodies in (
+            [t.body for t in layer.templates] if layer else [],
+            [t.body for other in self.layers for t in other.templates],
+        ):
+            if bodies:
+                return not any("configuration" in body for body in bodies) and any(
+                    key not in _CORE_KEYS for body in bodies for key in body
+                )
+        if head_mentions(source.location, b"configuration"):
+            return False
+        return self.writer.session.settings.orb is not None
+
     def external(self, source: LayerSource, canonical: Mapping[str, Any]) -> dict[str, Any]:
-        """A canonical body as ``source`` writes it: camelCase and flat in a HostFactory
-        file (through the provider's key-style adapter), as it is elsewhere."""
+        """A canonical body as ``source`` writes it: flat (configuration beside the core
+        fields) where the layer is (:meth:`flat`), and camelCase in a HostFactory file
+        (through the provider's key-style adapter); as it is elsewhere."""
         body = {k: copy.deepcopy(v) for k, v in canonical.items() if v is not None}
         style = self.spec.key_style
-        if style is None or not self.camel(source):
+        camel = style is not None and self.camel(source)
+        if not camel and not self.flat(source):
             return body
+        rename = style.to_external if camel and style is not None else str
         out: dict[str, Any] = {}
         for key, value in body.items():
             if key == "configuration" and isinstance(value, dict):
                 for inner, inner_value in value.items():
-                    out[style.to_external(inner)] = inner_value
+                    spelled = None if camel else self._spelling(("configuration", inner))
+                    out[spelled or rename(inner)] = inner_value
             else:
-                out[style.to_external(key)] = value
+                out[rename(key)] = value
         return out
 
     def raw_path(self, source: LayerSource, path: FieldPath, body: dict[str, Any]) -> FieldPath:
@@ -101,12 +129,43 @@ class LayerContext:
             if written and value_at(body, relative) is not _MISSING:
                 return relative  # the field is written there already: change it in place
         style = self.spec.key_style
-        if style is not None and self.camel(source):
+        camel = style is not None and self.camel(source)
+        if camel or self.flat(source):
+            rename = style.to_external if camel and style is not None else str
             if path[0] == "configuration" and len(path) > 1 and "configuration" not in body:
-                return (style.to_external(str(path[1])), *path[2:])
+                for key in body:  # written already, under any of its names (even empty)
+                    if key not in _CORE_KEYS and self.spec.canonical_key(str(key)) == path[1]:
+                        return (key, *path[2:])
+                if not camel:
+                    # a key new to this snake_case file: spelled as the template's other
+                    # layers spell it (ORB's machine_type, from its template_defaults),
+                    # else in Templar's spelling
+                    spelled = self._spelling(path[:2])
+                    if spelled is not None:
+                        return (spelled, *path[2:])
+                return (rename(str(path[1])), *path[2:])
             if path[0] != "configuration":
-                return (style.to_external(str(path[0])), *path[1:])
+                return (rename(str(path[0])), *path[1:])
         return path
+
+    def _spelling(self, path: FieldPath) -> str | None:
+        """How another layer of the template, or (in an ORB dir) ORB's template
+        defaults, write the configuration key ``path`` flat, if under another name than
+        Templar's: ORB's ``machine_type`` for ``vm_type``."""
+        for version in [*reversed(self.versions), *self._orb_defaults()]:
+            origin = version.origins.get(path)
+            if origin is not None and len(origin) == 1 and origin[0] != path[1]:
+                return str(origin[0])
+        return None
+
+    def _orb_defaults(self) -> list[TemplateVersion]:
+        """ORB's template defaults for this instance (none outside an ORB dir)."""
+        orb = self.writer.session.settings.orb
+        if orb is None:
+            return []
+        from templar.orb import defaults_versions
+
+        return defaults_versions(orb, self.instance.name, self.instance.type, self.spec)
 
     def with_bodies(
         self, edits: dict[str, dict[str, Any]], targets: dict[str, LayerSource]
@@ -139,6 +198,30 @@ class LayerContext:
                 )
                 out.append(new)
         return layers_of(self.instance, group_layers(out))
+
+
+def canonical_path(spec: ProviderSpec, path: FieldPath) -> FieldPath:
+    """A field path as a user may write it, in Templar's spelling, as a body written
+    flat is read (:func:`templar.merge.normalize`): ``configuration.instanceType`` and
+    ``configuration.machine_type`` are ``configuration.vm_type`` for aws, a top-level
+    core alias is its core field, and any other top-level name is configuration
+    (``maxNumber`` is ``configuration.max_number``). A core field's own name stays."""
+    if not path:
+        return path
+    head = str(path[0])
+    if head == "configuration":
+        if len(path) == 1:
+            return path
+        return ("configuration", spec.canonical_key(str(path[1])), *path[2:])
+    if head in CORE_FIELDS:
+        return path
+    if head in spec.core_keys:
+        core = spec.core_keys[head]
+        if core is not None:
+            return (core, *path[1:])
+    elif head in CORE_FIELD_ALIASES:
+        return (CORE_FIELD_ALIASES[head], *path[1:])
+    return ("configuration", spec.canonical_key(head), *path[1:])
 
 
 def paths(body: dict[str, Any]) -> list[FieldPath]:

@@ -75,8 +75,14 @@ def edit_document(
     if scan is not None and (len(operations) != 1 or operations[0] != scan.template_id):
         scan = None  # it describes the text before the first operation only
     for template_id in remove:
-        if text is not None:
-            text = remove_entry(text, fmt, str(template_id), name, scan)
+        # every entry of the id goes: of an id written twice the reader keeps the first,
+        # so removing only that one would bring the second back in its place
+        while text is not None:
+            removed = remove_entry(text, fmt, str(template_id), name, scan)
+            scan = None  # it describes the text before this removal only
+            if removed == text:
+                break
+            text = removed
     for template_id, body in put.items():
         text = put_entry(text, fmt, str(template_id), dict(body), name, scan)
     if text is None:
