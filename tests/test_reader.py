@@ -258,6 +258,10 @@ DUPLICATE_KEYS = [
     ("yaml fast path", FAST_YAML, b"a: 1\nb: 2\na: 3\n"),
     ("yaml careful path (an & in a comment)", FAST_YAML, b"a: 1  # R&D\nb: 2\na: 3\n"),
     ("json", JSON_FILE, b'{"a": 1,\n "b": 2,\n "a": 3}'),
+    # what the quick count of keys (dumped_key_ends) must not be fooled by
+    ("json, the key spaced from its colon", JSON_FILE, b'{"a": 1,\n "b": 2,\n "a" : 3}'),
+    ("json, a string holding a quote and colon", JSON_FILE, b'{"a": 1,\n "b": 2,\n "a": "\\":"}'),
+    ("json, a \\u escape", JSON_FILE, b'{"a": 1,\n "b": 2,\n "a": "\\u0022:"}'),
 ]
 
 
@@ -369,3 +373,16 @@ def test_json_nested_past_the_limit_is_refused() -> None:
             _read(b"[" * depth + b"]" * depth, JSON_FILE)
         assert caught.value.code == "too-deep"
     assert _read(b"[" * 100 + b"]" * 100, JSON_FILE).data is not None
+    assert _read(b"[" * 101 + b"]" * 101, JSON_FILE).data is not None  # depth 100: the limit
+    deep_object = b'{"k": ' * 101 + b"{}" + b"}" * 101
+    with pytest.raises(TemplateParseError, match="deeper than 100"):
+        _read(deep_object, JSON_FILE)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [b'{"a": "x\\" :y", "b": 1}', b'{"a": "\\u0022:", "b": 1}', b'{"a" : 1, "b": {"c" : []}}'],
+)
+def test_json_whose_keys_the_quick_count_cannot_prove_still_reads(document: bytes) -> None:
+    parsed = _read(document, JSON_FILE)
+    assert parsed.data == orjson.loads(document) and not parsed.issues

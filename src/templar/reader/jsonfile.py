@@ -18,14 +18,13 @@ from templar.reader.document import (
     MIN_INTEGER,
     DocumentIssue,
     ParsedDocument,
+    dumped_key_ends,
+    has_long_digit_run,
     members_and_depth,
     too_deep,
 )
 
 JSON_SUFFIXES = frozenset({".json"})
-#: A run of 19 digits or more may be an integer orjson cannot hold exactly (it turns
-#: those beyond 64 bits into floats): such a file is read exactly instead.
-_LONG_DIGITS_BYTES = re.compile(rb"\d{19,}")
 #: Every member of a JSON object ends its key with ``"`` then ``:``. Counting these
 #: (strings holding ``\":`` only over-count) and comparing with the members decoded
 #: tells whether orjson silently kept the last of two equal keys.
@@ -42,11 +41,22 @@ def parse_json(path: Path, raw: bytes) -> ParsedDocument:
             line=e.lineno,
             column=e.colno,
         ) from e
-    members, depth = members_and_depth(data)
-    if _LONG_DIGITS_BYTES.search(raw) or len(_MEMBER_END_BYTES.findall(raw)) != members:
-        # orjson turns integers beyond 64 bits into floats and keeps the last of two
-        # equal keys, silently: read such a file exactly (JSON is YAML 1.2).
+    # A run of 19 digits or more may be an integer orjson cannot hold exactly (it turns
+    # those beyond 64 bits into floats), and orjson keeps the last of two equal keys,
+    # silently: read such a file exactly (JSON is YAML 1.2).
+    if has_long_digit_run(raw):
         return _read_json_exactly(path, raw)
+    written = len(_MEMBER_END_BYTES.findall(raw))
+    # the cheap proof first (see dumped_key_ends); the exact walk when it proves nothing
+    quick = None if b"\\u" in raw else dumped_key_ends(data)
+    if quick is None or quick[0] != written:
+        members, depth = members_and_depth(data)
+        if written != members:
+            return _read_json_exactly(path, raw)
+    elif not quick[1]:
+        depth = members_and_depth(data)[1]
+    else:
+        depth = 0
     if depth > MAX_DEPTH:
         raise too_deep(path)
     return ParsedDocument(data, b"null" in raw)
