@@ -98,19 +98,24 @@ class HostFactoryKeyStyle(CamelCaseKeyStyle):
         role = metadata.get("fleet_role")
         if not configuration.get("fleet_role") and isinstance(role, str) and role:
             configuration["fleet_role"] = role
+        external = self._external
         for key, value in configuration.items():
-            if not _present(value):
+            # _present, inline: this loop runs for every key of every exported template
+            if value is None or (isinstance(value, (dict, list, str)) and not value):
                 continue
             if key == "subnet_ids":
                 value = ",".join(value)
             elif key == "instance_tags" and _joinable(value):
                 value = ";".join(f"{k}={v}" for k, v in value.items())
-            out[self.to_external(key)] = value
-        core = template.model_dump(mode="json", include=set(_EXPORTED_CORE_FIELDS))
+            out[external.get(key) or self.to_external(key)] = value
+        # the core fields as JSON has them: only the datetimes need pydantic's serialiser
+        core = {name: getattr(template, name) for name in _EXPORTED_CORE_FIELDS}
+        if core["created_at"] is not None or core["updated_at"] is not None:
+            core.update(template.model_dump(mode="json", include={"created_at", "updated_at"}))
         core["provider_api"] = api
-        for name, external in _EXPORTED_CORE_KEYS:
-            if _present(core.get(name)):
-                out[external] = core[name]
+        for name, external_name in _EXPORTED_CORE_KEYS:
+            if _present(core[name]):
+                out[external_name] = core[name]
         return out
 
 
