@@ -188,9 +188,25 @@ def merge_versions(versions: Sequence[TemplateVersion], mode: str = "deep") -> d
     for version in higher:
         if version.shallow:
             merged = field_merge(merged, version.body)
+        elif not version.may_hold_nulls:
+            merged = merge_onto(merged, version.body)
         else:
             merged = deep_merge(merged, version.body)
     return merged
+
+
+def merge_onto(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    """:func:`deep_merge` for an ``over`` known to hold no ``None`` at any depth: the
+    same result for a fraction of the work when ``base`` is small (a template over its
+    defaults), since only the keys of ``base`` are looked at in Python."""
+    out = base.copy()
+    out.update(over)  # the order deep_merge gives: base's keys, then over's new ones
+    for key, below in base.items():
+        if type(below) is dict:
+            value = over.get(key)
+            if type(value) is dict:
+                out[key] = merge_onto(below, value)
+    return out
 
 
 def field_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:

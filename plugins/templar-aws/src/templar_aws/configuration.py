@@ -328,6 +328,9 @@ class AwsConfiguration(BaseModel):
         # ORB reads an empty string, list or mapping as "not set" (its own files write
         # subnetIds: [] and keyName: ""), and so does IBM's plugin for its optional fields
         # (StringUtils.isNullOrEmpty before each is sent to EC2).
-        if isinstance(data, dict) and any(is_empty(v) for v in data.values()):
-            return {k: v for k, v in data.items() if not is_empty(v)}
+        if isinstance(data, dict):
+            # containment tests run in C; only text, lists and mappings equal these
+            values = data.values()
+            if "" in values or [] in values or {} in values:
+                return {k: v for k, v in data.items() if not is_empty(v)}
         return data
