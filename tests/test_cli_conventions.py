@@ -497,6 +497,66 @@ def test_bash_completes_template_ids_and_provider_instances(instances: Path) -> 
     assert "plain,generic" in _complete("bash", "templates list --type ", instances).split()
 
 
+def test_completion_reads_a_config_dir_given_after_the_command(
+    instances: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "templates.yaml").write_text("- {template_id: wiki}\n- {template_id: db2}\n")
+    # $TEMPLAR_CONFIG_DIR names `instances`; the option after the command wins, as it
+    # does when the command runs
+    assert _complete("bash", f"templates show --config-dir {other} w", instances).split() == [
+        "plain,wiki"
+    ]
+    words = f"templates --config-dir {instances} show --config-dir {other} "
+    assert _complete("bash", words, instances).split() == ["plain,db2", "plain,wiki"]
+    assert _complete("bash", f"templates --config-dir {other} show w", instances).split() == [
+        "plain,wiki"
+    ]
+
+
+def test_provider_types_complete_with_their_descriptions(instances: Path) -> None:
+    from templar.builtin import GENERIC
+
+    assert GENERIC.description  # what the shells show beside the name
+    fish = _complete("fish", "templates schema --type gen", instances).splitlines()
+    assert fish == [f"plain,generic\t{GENERIC.description}"]
+    zsh = _complete("zsh", "templates list --type gen", instances).splitlines()
+    assert zsh == ["plain", "generic", GENERIC.description]
+
+
+def test_plugins_lists_what_each_registers_with_its_description(config_dir: Path) -> None:
+    from templar.builtin import GENERIC
+    from templar.plugins import PluginHost
+
+    storage = PluginHost(load_entrypoints=False).storages["file"].spec.description
+    done = _templates_process(config_dir, "plugins")
+    rows = [line.split(None, 3) for line in done.splitlines()]
+    assert ["NAME", "KIND", "PLUGIN", "DESCRIPTION"] in rows
+    assert ["generic", "provider", "templar.builtin", GENERIC.description] in rows
+    assert ["file", "storage", "templar.builtin", storage] in rows
+    data = json.loads(_templates_process(config_dir, "plugins", "--format", "json"))
+    builtin = next(p for p in data if p["builtin"])
+    assert {"kind": "provider", "name": "generic", "description": GENERIC.description} in (
+        builtin["provides"]
+    )
+
+
+def _templates_process(config_dir: Path, *args: str) -> str:
+    templates = Path(sys.executable).with_name("templates")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("TEMPLAR_")}
+    done = subprocess.run(
+        [str(templates), "--config-dir", str(config_dir), *args],
+        capture_output=True,
+        text=True,
+        env={**env, "TEMPLAR_PLUGINS": "", "COLUMNS": "400"},
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
 def test_zsh_and_fish_complete_template_ids(instances: Path) -> None:
     assert _complete("zsh", "templates show d", instances).split() == ["plain", "db", "_"]
     assert _complete("fish", "templates show d", instances).split() == ["plain,db"]

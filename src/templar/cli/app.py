@@ -26,13 +26,20 @@ from templar.cli.context import (
 )
 from templar.cli.render import COLOR_OPTION, color_setting
 
+#: ``ctx.meta`` key of a ``--config-dir`` given after the command (``ctx.meta`` is shared
+#: by a context and its parents): shell completion, which runs no group callback and
+#: so has no :class:`CliContext`, reads it there (:mod:`templar.cli.complete`).
+CONFIG_DIR_AFTER_COMMAND = "templar.config_dir_after_command"
+
 
 def _set_global_option(ctx: click.Context, param: click.Parameter, value: object) -> None:
     """A global option given after the command: it overrides the one before it."""
     if ctx.get_parameter_source(param.name or "") is click.core.ParameterSource.DEFAULT:
         return
+    if param.name == "config_dir" and value is not None:
+        ctx.meta[CONFIG_DIR_AFTER_COMMAND] = str(value)
     obj = ctx.find_object(CliContext)
-    if obj is None:  # pragma: no cover - the group callback always sets it
+    if obj is None:  # completing: no group callback ran (see CONFIG_DIR_AFTER_COMMAND)
         return
     if param.name == "config_dir":
         obj.config_dir = str(value)

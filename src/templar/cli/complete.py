@@ -18,25 +18,39 @@ if TYPE_CHECKING:
 
 
 def _engine(ctx: click.Context) -> TemplateEngine:
+    from templar.cli.app import CONFIG_DIR_AFTER_COMMAND
     from templar.engine import TemplateEngine
 
-    config_dir = ctx.find_root().params.get("config_dir")  # --config-dir or its envvar
+    # ``templates show --config-dir DIR <TAB>`` wins over ``templates --config-dir DIR``
+    # (or its envvar), as it does when the command runs
+    config_dir = ctx.meta.get(CONFIG_DIR_AFTER_COMMAND) or ctx.find_root().params.get("config_dir")
     return TemplateEngine(config_dir)
 
 
 def _completer(
-    values: Callable[[TemplateEngine], Iterable[str]],
+    values: Callable[[TemplateEngine], Iterable[str | tuple[str, str]]],
 ) -> Callable[[click.Context, click.Parameter, str], list[CompletionItem]]:
+    """A ``shell_complete`` offering ``values`` of the engine: names, or (name, help)
+    pairs whose help zsh and fish show beside the name."""
+
     def complete(
         ctx: click.Context, param: click.Parameter, incomplete: str
     ) -> list[CompletionItem]:
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                found = sorted(set(values(_engine(ctx))))
+                found: dict[str, str | None] = {}
+                for value in values(_engine(ctx)):
+                    name, help_text = value if isinstance(value, tuple) else (value, None)
+                    if found.get(name) is None:
+                        found[name] = help_text or None
         except Exception:  # a broken config: offer nothing rather than a traceback
             return []
-        return [CompletionItem(value) for value in found if value.startswith(incomplete)]
+        return [
+            CompletionItem(name, help=found[name])
+            for name in sorted(found)
+            if name.startswith(incomplete)
+        ]
 
     return complete
 
@@ -47,5 +61,11 @@ template_ids = _completer(
 )
 #: ``--provider NAME``: the provider instances of the config directory.
 provider_instances = _completer(lambda engine: (i.name for i in engine.instances))
-#: ``--type TYPE``: the installed provider types and those the config directory uses.
-provider_types = _completer(lambda engine: [*engine.providers, *(i.type for i in engine.instances)])
+#: ``--type TYPE``: the installed provider types (with their descriptions) and those the
+#: config directory uses.
+provider_types = _completer(
+    lambda engine: [
+        *((name, spec.description) for name, spec in engine.providers.items()),
+        *(i.type for i in engine.instances),
+    ]
+)

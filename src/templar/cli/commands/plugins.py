@@ -6,6 +6,7 @@ import json
 
 import click
 
+from templar.cli.complete import provider_types
 from templar.cli.context import CliContext, handles_errors
 from templar.cli.options import FORMAT, data_format
 from templar.cli.render import echo_data, echo_table, schema_rows
@@ -16,7 +17,9 @@ from templar.cli.render import echo_data, echo_table, schema_rows
 @click.pass_obj
 @handles_errors
 def plugins_command(obj: CliContext, output_format: str) -> None:
-    """List loaded plugins: name, version, hooks, load time and failures."""
+    """List loaded plugins: name, version, hooks, load time and failures; then the
+    provider types and storage backends they register, with their descriptions."""
+    from templar.models import printable
     from templar.plugins import PluginHost, register_commands
 
     host = PluginHost()
@@ -26,11 +29,21 @@ def plugins_command(obj: CliContext, output_format: str) -> None:
     core: set[str] = getattr(root, "core_names", set())
     register_commands(host, click.Group(), lambda name: name in core)
     infos = host.plugin_infos()
-    if output_format == "json":
-        click.echo(json.dumps([i.model_dump(mode="json") for i in infos], indent=2))
-        return
-    if output_format == "yaml":
-        echo_data([i.model_dump(mode="json") for i in infos], "yaml")
+    # what each plugin registered, with the one line its spec says about it
+    registered: list[tuple[str, str, str, str]] = [
+        *(("provider", n, e.plugin, e.spec.description) for n, e in host.providers.items()),
+        *(("storage", n, e.plugin, e.spec.description) for n, e in host.storages.items()),
+    ]
+    provides: dict[str, list[dict[str, str]]] = {}
+    for kind, name, plugin, description in registered:
+        entry = {"kind": kind, "name": name, "description": description}
+        provides.setdefault(plugin, []).append(entry)
+    if output_format in ("json", "yaml"):
+        data = [{**i.model_dump(mode="json"), "provides": provides.get(i.name, [])} for i in infos]
+        if output_format == "json":
+            click.echo(json.dumps(data, indent=2))
+        else:
+            echo_data(data, "yaml")
         return
     rows = [
         [
@@ -44,11 +57,25 @@ def plugins_command(obj: CliContext, output_format: str) -> None:
         for i in infos
     ]
     echo_table(["PLUGIN", "VERSION", "REGISTERS", "HOOKS", "LOAD", "STATUS"], rows)
+    listed = [
+        [printable(p["name"]), p["kind"], printable(plugin), printable(p["description"])]
+        for i in infos
+        for plugin in [i.name]
+        for p in provides.get(plugin, [])
+    ]
+    if listed:
+        click.echo()
+        echo_table(["NAME", "KIND", "PLUGIN", "DESCRIPTION"], listed)
 
 
 @click.command("schema")
 @click.option(
-    "--type", "provider_type", default="generic", show_default=True, help="Provider type."
+    "--type",
+    "provider_type",
+    default="generic",
+    show_default=True,
+    help="Provider type (templates plugins lists them, with what each is).",
+    shell_complete=provider_types,
 )
 @click.option(
     "--effective",
