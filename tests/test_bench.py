@@ -58,6 +58,7 @@ def test_the_readme_json_command_runs_and_prints_every_figure(tmp_path: Path) ->
     for key in [
         ("cold load", "cold floor"),
         ("cold load, every template warns", "cold load, no warning"),
+        ("cold load, every template has a #!/bin/bash user data script", "cold load, no script"),
         ("cold load, empty cache", "cold load"),
         ("warm load", "warm floor"),
         ("warm load", "cold, empty cache"),
@@ -127,7 +128,18 @@ def test_the_corpus_is_hostfactory_shaped_with_comments_and_variants(
     first = expected[0]
     leaves = sum(len(v) if isinstance(v, dict) else 1 for v in first.values())
     assert 22 <= leaves <= 30
-    for directory, errors, warnings in ((clean, 0, 0), (warn, 0, 20), (error, 1, 0)):
+    script = corpus.write_layers(tmp_path / "script", 20, variant="script")
+    scripted = YAML(typ="safe", pure=True).load(script / "awsprov_templates.yaml")["templates"]
+    assert [t["userDataScript"] for t in scripted] == [
+        corpus.USER_DATA_SCRIPT.format(i=i) for i in range(20)
+    ]
+    assert "  userDataScript: |\n    #!/bin/bash" in (script / "awsprov_templates.yaml").read_text()
+    for directory, errors, warnings in (
+        (clean, 0, 0),
+        (warn, 0, 20),
+        (error, 1, 0),
+        (script, 0, 0),
+    ):
         report = TemplateEngine(directory, use_cache=False).validate()
         assert len(report.results) == 20
         assert sum(len(r.errors) for r in report.results) == errors, directory
