@@ -1,5 +1,6 @@
 """The crash-and-fault test of the cache (issue 9, items 1, 2 and 8): tampered rows,
-wrong types, foreign files, a FIFO, a device, a full disk. Every case gives the output
+wrong types, foreign files, a FIFO, a device, a full disk, a read-only cache directory
+(as an unprivileged user: root ignores modes). Every case gives the output
 of an uncached run (or a clear warning) from the real ``templates`` command in a
 subprocess, never hangs, never a traceback, and deletes nothing outside the cache."""
 
@@ -220,3 +221,84 @@ def test_a_full_disk_gives_correct_output_and_a_warning(
     assert done.returncode == 0 and done.stdout == expected, done.stderr
     assert "cache" in done.stderr
     _check(config, cache, victim, expected)
+
+
+# -- a cache directory Templar may not write ---------------------------------------------
+
+
+def _as_unprivileged() -> list[str]:
+    """The command prefix that runs a process as a user file modes apply to: ``nobody``
+    through ``setpriv`` when the tests run as root (root ignores directory modes)."""
+    if os.geteuid() != 0:
+        return []
+    import pwd
+    import shutil
+
+    setpriv = shutil.which("setpriv")
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        setpriv = None
+    if setpriv is None:
+        pytest.skip("running as root, with no setpriv or no 'nobody' user to drop to")
+    return [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+
+
+def test_a_read_only_cache_directory_warns_once_and_still_answers(tmp_path: Path) -> None:
+    import shutil
+    import tempfile
+
+    prefix = _as_unprivileged()
+    # somewhere the unprivileged user can reach (pytest's tmp_path is root's own)
+    base = Path(tempfile.mkdtemp(prefix="templar-ro-cache-", dir="/tmp"))
+    try:
+        base.chmod(0o755)
+        config, cache = base / "config", base / "cache"
+        config.mkdir()
+        layer = config / "templates.yaml"
+        layer.write_text("- template_id: a\n  name: first\n- template_id: b\n")
+        if prefix:  # that user's own directory, as a cache dir is its user's
+            for path in (base, config, layer):
+                os.chown(path, 65534, -1)
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            env = {**os.environ, "TEMPLAR_CACHE_DIR": str(cache), "TEMPLAR_PLUGINS": ""}
+            env.pop("COVERAGE_PROCESS_START", None)
+            command = [*prefix, str(TEMPLATES), "--config-dir", str(config), *args]
+            done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+            assert "Traceback" not in done.stderr, done.stderr
+            return done
+
+        first = run("list", "--format", "json")  # fills the cache, as that user
+        assert first.returncode == 0 and first.stderr == "", first.stderr
+        assert [t["template_id"] for t in json.loads(first.stdout)] == ["a", "b"]
+        assert any(cache.rglob("cache.db"))
+
+        for path in [cache, *cache.rglob("*")]:  # the whole cache: nothing may be written
+            if path.is_dir():
+                path.chmod(0o500)
+            elif path.is_file():
+                path.chmod(0o400)
+        probe = subprocess.run(
+            [*prefix, "sh", "-c", f"touch {cache}/probe"], capture_output=True, check=False
+        )
+        assert probe.returncode != 0  # the directory really is read-only for that user
+
+        layer.write_text("- template_id: a\n  name: second\n- template_id: c\n")
+        expected = run("--no-cache", "list", "--format", "json").stdout
+        for _ in range(2):  # a change the cache cannot record, read twice: never stale
+            done = run("list", "--format", "json")
+            assert done.returncode == 0, done.stderr
+            assert done.stdout == expected
+            warnings = [line for line in done.stderr.splitlines() if line.strip()]
+            assert len(warnings) == 1 and "cache" in warnings[0], done.stderr
+        shown = run("show", "a", "--format", "json")
+        assert shown.returncode == 0 and json.loads(shown.stdout)["name"] == "second"
+
+        for path in [cache, *cache.rglob("*")]:  # writable again: nothing was poisoned
+            path.chmod(0o700 if path.is_dir() else 0o600)
+        healed = run("list", "--format", "json")
+        assert healed.returncode == 0 and healed.stdout == expected, healed.stderr
+        assert run("list", "--format", "json").stdout == expected
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
