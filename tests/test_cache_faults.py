@@ -241,7 +241,26 @@ def _as_unprivileged() -> list[str]:
         setpriv = None
     if setpriv is None:
         pytest.skip("running as root, with no setpriv or no 'nobody' user to drop to")
-    return [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    prefix = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    probe = [*prefix, sys.executable, "-c", "import templar.cli"]
+    if subprocess.run(probe, capture_output=True, timeout=60, check=False).returncode != 0:
+        pytest.skip("'nobody' cannot run this checkout's interpreter (a private home?)")
+    return prefix
+
+
+def test_a_cache_directory_that_cannot_be_created_warns_once_and_still_answers(
+    setup: tuple[Path, Path, Path, str], tmp_path: Path
+) -> None:
+    """What every user, root included, can meet: a file where the cache dir should be."""
+    config, _, victim, expected = setup
+    blocker = tmp_path / "not-a-directory"
+    blocker.write_text("in the way\n")
+    for _ in range(2):
+        done = _run(config, blocker / "cache", "list", "--format", "json")
+        assert done.returncode == 0 and done.stdout == expected, done.stderr
+        warnings = [line for line in done.stderr.splitlines() if line.strip()]
+        assert len(warnings) == 1 and "cannot be created" in warnings[0], done.stderr
+    assert blocker.read_text() == "in the way\n" and victim.read_text() == "precious\n"
 
 
 def test_a_read_only_cache_directory_warns_once_and_still_answers(tmp_path: Path) -> None:
