@@ -24,6 +24,7 @@ from pathlib import Path
 import diskcache
 import pytest
 
+from templar.bench.corpus import write_single_file
 from templar.cache.answers import ANSWER, CLOCK_GRANULARITY_NS, SETTINGS_FILE_NAMES
 from templar.settings import SETTINGS_FILE_NAMES as ENGINE_SETTINGS_FILE_NAMES
 
@@ -106,6 +107,7 @@ def aged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (dist / "entry_points.txt").write_text("[templar]\nbroken = broken_plugin\n")
     (root / "cwd").mkdir()  # on sys.path (python -c): keep it unchanged
     (root / "reports").mkdir()
+    write_single_file(root / "large", 400, "json")  # entries big enough for value files
     (root / "cache").mkdir(mode=0o700)
     (root / "other-cache").mkdir(mode=0o700)
     time.sleep(WAIT)
@@ -255,6 +257,17 @@ def _without_times(report: bytes) -> object:
     for result in data["results"]:
         assert result.pop("validation_time")
     return data
+
+
+def test_a_large_answer_in_a_fresh_cache_directory_is_stored(aged: Path) -> None:
+    # the load goes in a value file, so the cache directory changes, and the next
+    # command opens that directory to read it: the cache is not one of its inputs
+    (aged / "large-cache").mkdir(mode=0o700)
+    time.sleep(WAIT)
+    options = {"cache": "large-cache"}
+    run(aged, "large", "validate", **options)  # the load goes in a new value file
+    served = stored_then_served(aged, "large", "list", "--style", "hostfactory", **options)
+    assert len(json.loads(served.stdout)["templates"]) == 400
 
 
 def test_broken_config_answers_keep_their_errors_and_exit_1(aged: Path) -> None:

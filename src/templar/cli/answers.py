@@ -346,6 +346,7 @@ class Recording:
             return False  # a read-only command that wrote a file: not a query
         paths = {p for p in self.opened | self.listed if not p.startswith(inside)}
         paths |= {os.path.dirname(p) for p in self.opened if not p.startswith(inside)}
+        paths.discard(cache_dir)  # the cache's own directory changes with every entry
         paths.add(self.config_dir)
         # A warm load reads no layer file (their stat and hash come from the cache):
         # the storage names every file the load depends on.
@@ -371,12 +372,12 @@ class Recording:
             )
 
     def _made_at(self, engine: TemplateEngine) -> float | None:
-        """When the load the answer shows was made (its TTL counts from then), if the
-        engine cached it as this cache location says and it is from file storage."""
+        """When the load the answer shows was made (its TTL counts from then: the
+        cached load's time, else this command's start), if the engine used the cache
+        this location names, for this config directory, on file storage."""
         session = engine.session
-        state = session.current
         cache = engine.cache
-        if state is None or state.cache_key is None or cache is None:
+        if cache is None or str(engine.config_dir) != self.config_dir:
             return None
         from templar.storage.files import FileStorage
 
@@ -388,8 +389,15 @@ class Recording:
             return None
         if cache.ttl_seconds != self.location.ttl_seconds:
             return None
-        info = cache.entry_info(state.cache_key)
-        return None if info is None else info.cached_at.timestamp()
+        state = session.current
+        if state is not None and state.from_cache and state.cache_key is not None:
+            info = cache.entry_info(state.cache_key)
+            if info is None:
+                return None
+            return info.cached_at.timestamp()
+        # Made from the files by this command (a state it cached, or the one-template
+        # read of show): every file it read is an input, checked as racy above.
+        return self.started_ns / 1e9
 
 
 def _merged(chunks: Sequence[tuple[int, bytes]]) -> list[tuple[int, bytes]]:
