@@ -193,6 +193,22 @@ def floor_warm_load_in_a_new_process(entry: Path) -> float:
     return float(out.stdout)
 
 
+def settled(directory: Path) -> None:
+    """Wait until every file in ``directory`` is older than the clock granularity: a
+    command's answer is not stored while an input may still change unseen
+    (:mod:`templar.cache.answers`), and "warm" means the answer is there, as it is for
+    HostFactory polling a config written long before."""
+    from templar.cache.answers import CLOCK_GRANULARITY_NS
+
+    newest = max(
+        (max(p.stat().st_mtime_ns, p.stat().st_ctime_ns) for p in directory.rglob("*")),
+        default=0,
+    )
+    wait = (newest + CLOCK_GRANULARITY_NS - time.time_ns()) / 1e9
+    if wait > 0:
+        time.sleep(wait + 0.05)
+
+
 def warm_load_in_a_new_process(directory: Path) -> float:
     """A warm load timed inside a fresh interpreter: nothing in memory but modules."""
     out = subprocess.run(
