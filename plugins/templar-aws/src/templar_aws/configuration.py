@@ -52,7 +52,7 @@ from templar_aws.values import (
 class IntegerRange(BaseModel):
     """A ``{min, max}`` range of attribute-based instance selection."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     min: Count = Field(ge=0, validation_alias=AliasChoices("min", "Min"))
     max: Count | None = Field(default=None, ge=0, validation_alias=AliasChoices("max", "Max"))
@@ -71,7 +71,7 @@ class InstanceRequirements(BaseModel):
     ``InstanceRequirements`` structure is passed through as written.
     """
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     vcpu_count: IntegerRange = Field(
         validation_alias=AliasChoices("vcpu_count", "vcpuCount", "VCpuCount")
@@ -84,7 +84,7 @@ class InstanceRequirements(BaseModel):
 class AwsConfiguration(BaseModel):
     """The provider configuration of an ``aws`` template (IBM HostFactory / ORB fields)."""
 
-    model_config = ConfigDict(extra="forbid", title="AwsConfiguration")
+    model_config = ConfigDict(extra="forbid", title="AwsConfiguration", defer_build=True)
 
     max_number: Count = Field(
         ge=-1, le=10000, description="Most hosts HostFactory may request from this template."

@@ -32,7 +32,7 @@ from templar_k8s.values import (
 class K8sConfiguration(BaseModel):
     """The provider configuration of a ``k8s`` template."""
 
-    model_config = ConfigDict(extra="forbid", title="K8sConfiguration")
+    model_config = ConfigDict(extra="forbid", title="K8sConfiguration", defer_build=True)
 
     max_number: Annotated[Count, Field(ge=-1, le=10000)] = Field(
         description="Most pods (replicas, completions) this template may create."
