@@ -316,3 +316,23 @@ def test_a_flat_field_name_is_the_configuration_field_as_a_flat_body_reads(
         "replicas: 4", "replicas: 5"
     )
     assert (config_dir / "genericprov_templates.yaml").read_text() == PROVIDER_LAYER
+
+
+@pytest.mark.parametrize("flat", [True, False])
+def test_a_new_template_is_written_as_its_file_writes_the_others(
+    tmp_path: Path, flat: bool
+) -> None:
+    """Provider keys flat beside the core fields in a file that writes them so, under
+    ``configuration:`` in one that nests them (the write reads only its own template
+    from the file, so the file's text tells)."""
+    layer = tmp_path / "genericprov_templates.yaml"
+    layer.write_text(
+        "# flat\n- template_id: web\n  replicas: 3\n"
+        if flat
+        else "# nested\n- template_id: web\n  configuration:\n    replicas: 3\n"
+    )
+    engine(tmp_path).save_template(
+        {"template_id": "cache", "configuration": {"image": "redis:7"}}, provider="generic"
+    )
+    added = layer.read_text().split("- template_id: cache\n")[1]
+    assert added == ("  image: redis:7\n" if flat else "  configuration:\n    image: redis:7\n")

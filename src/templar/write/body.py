@@ -4,6 +4,7 @@ body back in the layer's own key style (camelCase in a HostFactory file)."""
 from __future__ import annotations
 
 import copy
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -19,10 +20,13 @@ if TYPE_CHECKING:
     from templar.providers import ProviderSpec
     from templar.write import TemplateWriter
 
-from templar.write.layer import head_mentions
+from templar.write.layer import head_matches, head_mentions
 
 #: Top-level keys that are no provider configuration (see :func:`templar.merge.normalize`).
 _CORE_KEYS = frozenset({*CORE_FIELDS, *CORE_FIELD_ALIASES, "templateId", "configuration"})
+#: a ``configuration`` key, in YAML or JSON, and a template id key
+_CONFIGURATION_KEY = re.compile(rb"""(?m)^[ \t]*(?:-[ \t]+)?["']?configuration["']?[ \t]*:""")
+_ID_KEY = re.compile(rb"""(?m)^[ \t]*(?:-[ \t]+)?["']?(?:template_id|templateId)["']?[ \t]*:""")
 #: Fields the engine adds when reading; never written back.
 _READ_ONLY = frozenset({"source_file", "file_priority", "provenance"})
 
@@ -94,8 +98,11 @@ class LayerContext:
                 return not any("configuration" in body for body in bodies) and any(
                     key not in _CORE_KEYS for body in bodies for key in body
                 )
-        if head_mentions(source.location, b"configuration"):
+        # the layer was read for one template only (not this one): its text says
+        if head_matches(source.location, _CONFIGURATION_KEY):
             return False
+        if head_matches(source.location, _ID_KEY):
+            return True  # templates there, none nesting their configuration
         return self.writer.session.settings.orb is not None
 
     def external(self, source: LayerSource, canonical: Mapping[str, Any]) -> dict[str, Any]:

@@ -3,6 +3,7 @@ write is for."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -82,6 +83,15 @@ def instance_of(
         f"known: {', '.join(i.name for i in instances) or 'none'}",
         field="provider",
     )
+
+
+def head_matches(location: str, pattern: re.Pattern[bytes]) -> bool:
+    """Whether the first 64 kB of the file at ``location`` (if it is one) match ``pattern``."""
+    try:
+        with open(location, "rb") as f:
+            return pattern.search(f.read(65536)) is not None
+    except OSError:
+        return False
 
 
 def head_mentions(location: str, word: bytes) -> bool:
