@@ -336,3 +336,117 @@ def test_a_new_template_is_written_as_its_file_writes_the_others(
     )
     added = layer.read_text().split("- template_id: cache\n")[1]
     assert added == ("  image: redis:7\n" if flat else "  configuration:\n    image: redis:7\n")
+
+
+def _templates_command() -> list[str]:
+    import sys
+
+    script = Path(sys.executable).with_name("templates")
+    return [str(script)] if script.exists() else [sys.executable, "-m", "templar"]
+
+
+def test_a_write_invalidates_the_cache_and_the_cached_answers(
+    config_dir: Path, templar_cache_dir: Path
+) -> None:
+    """Real processes sharing one cache dir: ``list`` is answered from the cache once
+    it has run, ``set`` changes a value to one of the same length (same file size, the
+    same second), and the next ``list`` shows the new value."""
+    import os
+    import subprocess
+
+    env = {
+        **os.environ,
+        "TEMPLAR_CACHE_DIR": str(templar_cache_dir),
+        "TEMPLAR_CONFIG_DIR": str(config_dir),
+    }
+    env.pop("ORB_CONFIG_DIR", None)
+
+    def run(*args: str) -> str:
+        done = subprocess.run(
+            [*_templates_command(), *args], env=env, capture_output=True, text=True, check=False
+        )
+        assert done.returncode == 0, done.stderr
+        return done.stdout
+
+    def replicas() -> int:
+        shown = json.loads(run("show", "db", "--format", "json"))
+        return int(shown["configuration"]["replicas"])
+
+    assert replicas() == 1
+    assert replicas() == 1  # now cached (engine cache, and the answer)
+    size = (config_dir / "genericprov_templates.yaml").stat().st_size
+    run("set", "db", "configuration.replicas=7")
+    assert (config_dir / "genericprov_templates.yaml").stat().st_size == size
+    assert replicas() == 7
+    cached = TemplateEngine(config_dir)  # the engine cache (templar_cache_dir), in-process
+    assert cached.get_template("db").configuration["replicas"] == 7  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("siblings", "expected"),
+    [
+        ({"generictype_templates.json": '[{"template_id": "a"}]'}, "genericprov_templates.json"),
+        ({"templates.yml": "- template_id: a\n"}, "genericprov_templates.yml"),
+        ({}, "genericprov_templates.yaml"),
+    ],
+)
+def test_a_new_provider_file_takes_the_format_of_its_siblings(
+    tmp_path: Path, siblings: dict[str, str], expected: str
+) -> None:
+    for name, text in siblings.items():
+        (tmp_path / name).write_text(text)
+    result = engine(tmp_path).save_template(
+        {"template_id": "new", "configuration": {"replicas": 1}}, provider="generic"
+    )
+    assert list(result.written) == [str(tmp_path / expected)]
+    assert engine(tmp_path).get_template("new") is not None
+
+
+def test_an_empty_value_unsets_the_field(config_dir: Path) -> None:
+    result = CliRunner().invoke(
+        cli, ["--config-dir", str(config_dir), "--no-cache", "set", "web", "configuration.image="]
+    )
+    assert result.exit_code == 0, result.output
+    assert "configuration.image unset" in result.output
+    assert "image:" not in (config_dir / "genericprov_templates.yaml").read_text()
+    assert "image" not in engine(config_dir).get_template("web").configuration  # type: ignore[union-attr]
+
+
+_ENGINE_SAVER = """
+import sys, time
+from pathlib import Path
+from templar import TemplateEngine
+config_dir, number, go = Path(sys.argv[1]), int(sys.argv[2]), Path(sys.argv[3])
+engine = TemplateEngine(config_dir, use_cache=False)
+while not go.exists():
+    time.sleep(0.001)
+engine.save_template({"template_id": f"t{number}", "configuration": {"replicas": number}})
+"""
+
+
+def test_eight_processes_saving_through_the_engine_lose_nothing(tmp_path: Path) -> None:
+    """The user's path (engine.save_template: read, validate, write with the version
+    read, redo on a conflict), eight processes at once into one file."""
+    import subprocess
+    import sys
+    import time
+
+    config_dir = tmp_path / "cfg"
+    config_dir.mkdir()
+    (config_dir / "genericprov_templates.yaml").write_text("# eight writers\n- template_id: base\n")
+    go = tmp_path / "go"
+    savers = [
+        subprocess.Popen(
+            [sys.executable, "-c", _ENGINE_SAVER, str(config_dir), str(n), str(go)],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(8)
+    ]
+    time.sleep(1.5)  # every process imported and waiting
+    go.touch()
+    errors = [s.communicate(timeout=120)[1] for s in savers]
+    assert all(s.returncode == 0 for s in savers), errors
+    ids = sorted(t.template_id for t in engine(config_dir).list_templates())
+    assert ids == sorted(["base", *(f"t{n}" for n in range(8))])
+    assert (config_dir / "genericprov_templates.yaml").read_text().startswith("# eight writers\n")

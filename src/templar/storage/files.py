@@ -213,14 +213,15 @@ class FileStorage:
         path = Path(source.location)
         try:
             raw = read_bytes(path)
-            text = document_text(raw, str(path))[0]
-            scan = scan_document(text, format_of(path), template_id)
+            decoded = document_text(raw, str(path))
+            scan = scan_document(decoded[0], format_of(path), template_id)
         except (TemplateParseError, DocumentEditError, ScanUnsure):
             layer = self.read(source)
             layer.templates = [t for t in layer.templates if t.template_id == template_id]
             return layer
         layer = RawLayer(source, version=hashlib.sha256(raw).hexdigest())
         scan.version = layer.version
+        scan.text = decoded
         self._remember_scan(source.location, scan)
         if scan.found is not None and isinstance(scan.found[0], dict):
             body, doc_path = scan.found

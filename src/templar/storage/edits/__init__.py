@@ -100,7 +100,8 @@ def document_text(raw: bytes, name: str = "<document>") -> tuple[str, bool, bool
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         raise DocumentEditError(f"{name}: not UTF-8, not edited", file=name) from e
-    crlf = "\r\n" in text and text.count("\r\n") == text.count("\n")
+    # "\r" alone is a memchr; the counts run only for a file that has one
+    crlf = "\r" in text and "\r\n" in text and text.count("\r\n") == text.count("\n")
     if crlf:
         text = text.replace("\r\n", "\n")
     return text, bom, crlf
@@ -131,7 +132,10 @@ def edit_file(
         # update_file calls this only when the file is at expected_version
         if current is None:
             return edit_document(None, fmt, put, remove, name=str(path)).encode()
-        text, bom, crlf = document_text(current, str(path))
+        if scan is not None and scan.text is not None:
+            text, bom, crlf = scan.text  # the very bytes it scanned: no second decode
+        else:
+            text, bom, crlf = document_text(current, str(path))
         new = edit_document(text, fmt, put, remove, name=str(path), scan=scan)
         if crlf:
             new = new.replace("\n", "\r\n")

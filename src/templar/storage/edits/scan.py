@@ -35,6 +35,8 @@ class Scan:
     json: jsonedit.JsonScan | None = None
     yaml: tuple[Container, Entry | None] | None = None
     version: str | None = None
+    #: ``(text, bom, crlf)`` of the bytes scanned (see ``document_text``), if kept
+    text: tuple[str, bool, bool] | None = None
 
 
 def scan_document(text: str, fmt: Format, template_id: str) -> Scan:
