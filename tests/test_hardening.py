@@ -95,7 +95,9 @@ def test_a_look_alike_template_id_warns(config_dir: Path) -> None:
         f"- template_id: web-server\n- template_id: w{cyrillic_e}b-server\n- template_id: caf\u00e9\n"
     )
     engine = TemplateEngine(config_dir, use_cache=False)
-    [issue] = engine.validate().file_issues
+    issue, beside = engine.validate().file_issues
     assert issue.code == "confusable-template-id" and issue.line == 2
     assert "Cyrillic" in issue.message.title() and "'web-server'" in issue.message
+    # and it is taken for the other id of the config (tests/test_lookalikes.py)
+    assert beside.code == "lookalike-template-id" and beside.line == 2
     assert len(engine.list_templates()) == 3  # a warning: both still load

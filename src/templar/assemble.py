@@ -12,7 +12,12 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from templar.discover import check_ambiguous, discover_instances, report_unknown_type
+from templar.discover import (
+    check_ambiguous,
+    check_lookalike_ids,
+    discover_instances,
+    report_unknown_type,
+)
 from templar.hierarchy import Hierarchy, group_layers
 from templar.locate import Locator, located_issue
 from templar.models import Severity, TemplateDTO, ValidationIssueDTO
@@ -91,6 +96,7 @@ class Assembler:
         )
         by_kind = group_layers(layers)
         check_ambiguous(by_kind, self.locator, state.file_issues)
+        check_lookalike_ids(layers, self.locator, state.file_issues)
 
         for instance in state.instances:
             spec = providers.get(instance.type)

@@ -210,6 +210,54 @@ def check_ambiguous(
                 group[index] = RawLayer(layer.source, kept, layer.issues)
 
 
+def check_lookalike_ids(
+    layers: Sequence[RawLayer], locator: Locator, file_issues: list[ValidationIssueDTO]
+) -> None:
+    """Two different template ids of one config that look the same (one skeleton,
+    :func:`templar.lookalikes.skeleton`: ``pop`` in Cyrillic letters, U+0440 U+043E U+0440, beside ``pop``): a
+    ``lookalike-template-id`` warning at each id not written in ASCII, with a
+    did-you-mean naming the other. A config of ASCII ids is not looked at further."""
+    if all(t.template_id.isascii() for layer in layers for t in layer.templates):
+        return
+    from templar.lookalikes import skeleton
+
+    by_skeleton: dict[str, dict[str, tuple[RawLayer, RawTemplate]]] = {}
+    for layer in layers:
+        for template in layer.templates:
+            ids = by_skeleton.setdefault(skeleton(template.template_id), {})
+            ids.setdefault(template.template_id, (layer, template))
+    for ids in by_skeleton.values():
+        if len(ids) < 2:
+            continue
+        for template_id, (layer, template) in ids.items():
+            if template_id.isascii():
+                continue  # the id it is taken for is reported, not this one
+            others = sorted(i for i in ids if i != template_id)
+            where = ids[others[0]][0].source.location
+            file_issues.append(
+                locator.issue(
+                    "lookalike-template-id",
+                    f"template id '{template_id}' looks the same as "
+                    + " and ".join(f"'{other}'" for other in others)
+                    + f" ({Path(where).name}) but is written in other letters"
+                    f"; did you mean '{others[0]}'?",
+                    source=layer.source,
+                    doc_path=_id_path(template),
+                    severity=Severity.WARNING,
+                    template_id=template_id,
+                    field="template_id",
+                )
+            )
+
+
+def _id_path(template: RawTemplate) -> tuple[Any, ...]:
+    """Where a template's id is written: its ``template_id`` key, else the template."""
+    for key in ("template_id", "templateId"):
+        if key in template.body:
+            return (*template.doc_path, key)
+    return template.doc_path
+
+
 def report_unknown_type(
     instance: ProviderInstance,
     by_kind: LayersByKind,

@@ -14,6 +14,7 @@ from typing import Any
 
 from templar.errors import TemplateParseError
 from templar.locate import anchor_at, located_issue
+from templar.lookalikes import scripts_of, skeleton
 from templar.models import CORE_FIELD_ALIASES, CORE_FIELDS, Severity
 from templar.positions import Location
 from templar.storage import LayerSource, RawLayer, RawTemplate
@@ -125,13 +126,11 @@ def templates_from_document(
             )
             continue
         first_seen[template_id] = doc_path
-        scripts = _scripts_of(template_id)
-        if len(scripts) > 1:
-            looks_like = template_id.translate(_LATIN_LOOKALIKES)
+        confusable = _confusable_id(template_id)
+        if confusable is not None:
             issue(
                 "confusable-template-id",
-                f"template id '{template_id}' mixes {' and '.join(sorted(scripts))} letters"
-                + (f"; it looks like '{looks_like}'" if looks_like != template_id else ""),
+                confusable,
                 doc_path,
                 severity=Severity.WARNING,
                 template_id=template_id,
@@ -180,20 +179,21 @@ def _kind(value: Any) -> str:
     }.get(type(value), f"a {type(value).__name__}")
 
 
-def _scripts_of(text: str) -> set[str]:
-    """The scripts of the letters of ``text`` (LATIN, CYRILLIC, GREEK, ...), from their
-    Unicode names: ``web-server`` written with a Cyrillic e (U+0435) has two."""
-    if text.isascii():
-        return {"LATIN"} if any(c.isalpha() for c in text) else set()
-    import unicodedata
-
-    return {unicodedata.name(c, "UNKNOWN").split()[0] for c in text if c.isalpha()}
-
-
-#: Cyrillic and Greek letters drawn like Latin ones (Unicode's confusables, the commonest).
-_LATIN_LOOKALIKES = str.maketrans(
-    "\u0430\u0435\u043e\u0440\u0441\u0443\u0445\u0456\u0458\u0455\u04cf\u0501"
-    "\u0410\u0412\u0415\u041a\u041c\u041d\u041e\u0420\u0421\u0422\u0425"
-    "\u03bf\u03b1\u03bd\u03c1\u0391\u0392\u0395\u0397\u0399\u039a\u039c\u039d\u039f\u03a1\u03a4\u03a7",
-    "aeopcyxijsldABEKMHOPCTXoavpABEHIKMNOPTX",
-)
+def _confusable_id(template_id: str) -> str | None:
+    """Why ``template_id`` may be taken for another id, or ``None``: it mixes the
+    letters of several scripts (``web-server`` with a Cyrillic e, U+0435), or is written
+    entirely in letters drawn like ASCII ones (U+0440 U+043E U+0440, Cyrillic, reads as ``pop``)."""
+    if template_id.isascii():
+        return None
+    scripts = scripts_of(template_id)
+    looks_like = skeleton(template_id)
+    if len(scripts) > 1:
+        return f"template id '{template_id}' mixes {' and '.join(sorted(scripts))} letters" + (
+            f"; it looks like '{looks_like}'" if looks_like != template_id else ""
+        )
+    if scripts and looks_like.isascii():
+        return (
+            f"template id '{template_id}' is written in {''.join(scripts)} letters "
+            f"that look like the ASCII '{looks_like}'"
+        )
+    return None
