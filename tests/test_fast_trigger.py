@@ -92,6 +92,26 @@ def test_scripts_full_of_indicators_read_the_same_on_both_paths(
         assert orjson.dumps(fast[0]) == orjson.dumps(careful), document
 
 
+TAGGED_LINES = ["  k2: !!str 1", "  k2: &x 1", "  k2: [1, !!str 2]", "  k2: {a: !!int '3'}"]
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    scripts=st.lists(script_text, min_size=1, max_size=3),
+    style=st.sampled_from(["literal", "double", "plain"]),
+    tagged=st.sampled_from(TAGGED_LINES),
+    where=st.integers(min_value=0),
+)
+def test_a_real_tag_among_scripts_is_never_read_as_text(
+    scripts: list[str], style: str, tagged: str, where: int
+) -> None:
+    lines = _yaml(scripts, style).decode().splitlines()
+    entries = [i for i, line in enumerate(lines) if line.startswith("  k: 1")]
+    at = entries[where % len(entries)]
+    document = "\n".join([*lines[: at + 1], tagged, *lines[at + 1 :]]).encode() + b"\n"
+    assert parse_yaml_fast(document) is None, document
+
+
 def test_a_user_data_script_keeps_the_fast_path() -> None:
     for style in ("literal", "double"):
         document = _yaml([SCRIPT.replace('"', "")] * 3, style).replace(b"\n    echo", b" echo")
