@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from templar.locate import Locator
-from templar.merge import LayerRef, TemplateVersion, normalize
+from templar.merge import KeyPlans, LayerRef, TemplateVersion, normalize
 from templar.models import LayerKind, ValidationIssueDTO
 from templar.providers import ProviderSpec
 from templar.state import GENERIC_TYPE, ProviderInstance, RollingMemo
@@ -86,6 +86,8 @@ class Hierarchy:
             RollingMemo()
         )
         self.defaults: RollingMemo[tuple[str, str, str], list[TemplateVersion]] = RollingMemo()
+        #: how each key reads, per provider type (see :class:`templar.merge.KeyPlans`)
+        self.key_plans: dict[str, KeyPlans] = {}
 
     def __repr__(self) -> str:
         return f"<Hierarchy {self.versions!r}>"
@@ -165,7 +167,10 @@ class Hierarchy:
                 from templar.orb import without_empty
 
                 body = without_empty(body)  # ORB: an empty value is "not set"
-            version = normalize(body, spec, ref, template.doc_path)
+            plans = self.key_plans.get(spec.name)
+            if plans is None or plans.provider is not spec:
+                plans = self.key_plans[spec.name] = KeyPlans(spec)
+            version = normalize(body, spec, ref, template.doc_path, plans)
             # The id may be a mapping key rather than a field: record it either way,
             # so provenance shows every layer that defines the template.
             version.body["template_id"] = template.template_id

@@ -70,8 +70,35 @@ class TemplateVersion:
         return self.doc_path + tuple(path)
 
 
+#: how :func:`normalize` reads a top-level key: skipped (``_``-prefixed), the
+#: ``configuration`` block, a core field, or configuration written flat
+_SKIPPED, _BLOCK, _CORE, _FLAT = range(4)
+#: what :func:`normalize` works out once per key and provider: (how it is read, its
+#: canonical name, its origin entry (path, path as written) or ``None``, near miss)
+KeyPlan = tuple[int, str, tuple[FieldPath, tuple[Any, ...]] | None, str | None]
+
+
+@dataclass
+class KeyPlans:
+    """What :func:`normalize` worked out for each key it met with one provider, kept by
+    its caller between templates: the same few dozen keys come in every template, and
+    working each out again (core field? canonical name? a typo of a core field?) cost
+    more than the rest of the normalisation."""
+
+    provider: ProviderSpec
+    top: dict[str, KeyPlan] = field(default_factory=dict)
+    #: keys under ``configuration:`` -> (canonical name, origin entry or ``None``)
+    block: dict[str, tuple[str, tuple[FieldPath, tuple[Any, ...]] | None]] = field(
+        default_factory=dict
+    )
+
+
 def normalize(
-    body: dict[str, Any], provider: ProviderSpec, layer: LayerRef, doc_path: tuple[Any, ...] = ()
+    body: dict[str, Any],
+    provider: ProviderSpec,
+    layer: LayerRef,
+    doc_path: tuple[Any, ...] = (),
+    plans: KeyPlans | None = None,
 ) -> TemplateVersion:
     """Bring one template body as written into canonical form.
 
@@ -79,45 +106,70 @@ def normalize(
     is provider configuration written flat, and joins the keys under
     ``configuration:``; the provider's key style gives each its canonical name.
     Top-level keys starting with ``_`` are comments or directives (``_merge``).
+    ``plans`` (for ``provider``) remembers how each key reads, for the next template.
     """
+    if plans is None or plans.provider is not provider:
+        plans = KeyPlans(provider)
+    top, block = plans.top, plans.block
     canonical: dict[str, Any] = {}
     configuration: dict[str, Any] = {}
     origins: dict[FieldPath, tuple[Any, ...]] = {}
     near_misses: list[tuple[str, str]] = []
     merge: Any = None
-    canonical_key = provider.canonical_key
-    core_keys = provider.core_keys
+    keeps_spelling = provider.key_style is None
     for key, value in body.items():
         if type(key) is not str:
             key = str(key)
-        if key[:1] == "_":
-            if key == MERGE_KEY:
-                merge = value
-            continue
-        core = _CORE_NAMES.get(key) if key not in core_keys else core_keys[key]
-        if core == "configuration" and type(value) is dict:
-            if provider.key_style is None:
+        plan = top.get(key)
+        if plan is None:
+            plan = top[key] = _plan_key(key, provider)
+        how, name, origin, close = plan
+        if how == _FLAT:
+            configuration[name] = value
+            origins[origin[0]] = origin[1]  # type: ignore[index]
+            if close:
+                near_misses.append((key, close))
+        elif how == _BLOCK and type(value) is dict:
+            if keeps_spelling:
                 configuration.update(value)  # written where it belongs: no origin to record
                 continue
             for sub_key, sub_value in value.items():
-                name = canonical_key(str(sub_key))
-                configuration[name] = sub_value
-                if name != sub_key:
-                    origins[("configuration", name)] = ("configuration", sub_key)
-        elif core is not None:
-            canonical[core] = value
-            if core != key:
-                origins[(core,)] = (key,)
-        else:
-            name = canonical_key(key)
-            configuration[name] = value
-            origins[("configuration", name)] = (key,)
-            close = near_miss_of_core_field(key)
-            if close:
-                near_misses.append((key, close))
+                written = str(sub_key)
+                entry = block.get(written)
+                if entry is None:
+                    entry = block[written] = _plan_block_key(written, provider)
+                configuration[entry[0]] = sub_value
+                if entry[1] is not None and entry[0] != sub_key:
+                    origins[entry[1][0]] = entry[1][1]
+        elif how == _SKIPPED:
+            if key == MERGE_KEY:
+                merge = value
+        else:  # a core field, or a configuration block that is not a mapping
+            canonical[name] = value
+            if origin is not None:
+                origins[origin[0]] = origin[1]
     if configuration:
         canonical["configuration"] = configuration
     return TemplateVersion(layer, canonical, doc_path, origins, merge, near_misses)
+
+
+def _plan_key(key: str, provider: ProviderSpec) -> KeyPlan:
+    if key[:1] == "_":
+        return (_SKIPPED, key, None, None)
+    core_keys = provider.core_keys
+    core = _CORE_NAMES.get(key) if key not in core_keys else core_keys[key]
+    if core is not None:
+        origin = ((core,), (key,)) if core != key else None
+        return (_BLOCK if core == "configuration" else _CORE, core, origin, None)
+    name = provider.canonical_key(key)
+    return (_FLAT, name, (("configuration", name), (key,)), near_miss_of_core_field(key))
+
+
+def _plan_block_key(
+    key: str, provider: ProviderSpec
+) -> tuple[str, tuple[FieldPath, tuple[Any, ...]] | None]:
+    name = provider.canonical_key(key)
+    return name, ((("configuration", name), ("configuration", key)) if name != key else None)
 
 
 @functools.lru_cache(maxsize=4096)
