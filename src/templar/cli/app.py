@@ -109,7 +109,8 @@ class TemplarGroup(click.Group):
             return
         self._plugins_loaded = True
         from templar.errors import PluginError
-        from templar.plugins import PluginHost, register_commands
+        from templar.plugin_commands import register_commands
+        from templar.plugins import PluginHost
 
         core = self.core_commands = set(self.commands)
         try:

@@ -20,7 +20,8 @@ def plugins_command(obj: CliContext, output_format: str) -> None:
     """List loaded plugins: name, version, hooks, load time and failures; then the
     provider types and storage backends they register, with their descriptions."""
     from templar.models import printable
-    from templar.plugins import PluginHost, register_commands
+    from templar.plugin_commands import register_commands
+    from templar.plugins import PluginHost
 
     host = PluginHost()
     # Plugin commands are registered on a scratch group, so that a command clash is
