@@ -65,6 +65,7 @@ def test_the_hook_list_is_complete() -> None:
         "templar_register_providers",
         "templar_register_storage",
         "templar_validate_template",
+        "templar_validate_templates",
         "templar_on_change",
         "templar_register_commands",
     }

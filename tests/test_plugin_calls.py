@@ -116,3 +116,98 @@ def test_a_registry_hook_skips_the_plugin_that_raised(config_dir: Path) -> None:
     assert wrapping.wrapped == 1
     infos = {i.name: i for i in engine.plugins.plugin_infos()}
     assert infos["RaisingRegistrar"].error and not infos["WrappingRegistrar"].error
+
+
+# -- the batch hook: templar_validate_templates ---------------------------------------
+
+
+class BatchRules:
+    """Warns on every template it is given, and records each call."""
+
+    def __init__(self) -> None:
+        self.calls: list[list[str]] = []
+
+    @hookimpl
+    def templar_validate_templates(self, templates: Any, configurations: Any) -> Any:
+        self.calls.append([t.template_id for t in templates])
+        assert len(configurations) == len(templates)
+        return [[warning(f"batch-{t.template_id}")] for t in templates]
+
+
+class BatchExplodingOnB:
+    @hookimpl
+    def templar_validate_templates(self, templates: Any) -> Any:
+        if any(t.template_id == "b" for t in templates):
+            raise RuntimeError("not b")
+        return None
+
+
+class BatchWrongLength:
+    @hookimpl
+    def templar_validate_templates(self, templates: Any) -> Any:
+        return [None]
+
+
+class BatchWrapper:
+    def __init__(self) -> None:
+        self.seen: list[Any] = []
+
+    @hookimpl(wrapper=True)
+    def templar_validate_templates(self, templates: Any) -> Generator[None, Any, Any]:
+        results = yield
+        self.seen.append(results)
+        return [*results, [[warning("wrapped")] for _ in templates]]
+
+
+@pytest.fixture
+def three_templates(write: WriteFile) -> None:
+    write("templates.yaml", [{"template_id": tid} for tid in ("a", "b", "c")])
+
+
+def issue_codes(engine: TemplateEngine) -> dict[str, list[str]]:
+    return {
+        r.template_id: [i.code for i in [*r.errors, *r.warnings]] for r in engine.validate().results
+    }
+
+
+def test_the_batch_hook_is_called_once_per_load_with_every_template(
+    config_dir: Path, three_templates: None
+) -> None:
+    rules = BatchRules()
+    engine = TemplateEngine(config_dir, use_cache=False, plugins=[rules], load_entrypoints=False)
+    assert issue_codes(engine) == {"a": ["batch-a"], "b": ["batch-b"], "c": ["batch-c"]}
+    assert rules.calls == [["a", "b", "c"]]
+
+
+def test_a_batch_plugin_that_raises_is_reported_on_the_templates_it_raised_for(
+    config_dir: Path, three_templates: None
+) -> None:
+    rules, wrapper = BatchRules(), BatchWrapper()
+    engine = TemplateEngine(
+        config_dir,
+        use_cache=False,
+        plugins=[rules, BatchExplodingOnB(), wrapper, Last()],
+        load_entrypoints=False,
+    )
+    found = issue_codes(engine)
+    # the others ran for every template, the per-template hook too
+    assert found["a"] == ["batch-a", "wrapped", "last"]
+    assert found["c"] == ["batch-c", "wrapped", "last"]
+    assert sorted(found["b"]) == ["batch-b", "last", "plugin-error", "wrapped"]
+    (b,) = [r for r in engine.validate().results if r.template_id == "b"]
+    (error,) = b.errors
+    assert "BatchExplodingOnB" in error.message and "templar_validate_templates" in error.message
+    assert "RuntimeError: not b" in error.message
+    assert rules.calls == [["a", "b", "c"], ["a"], ["b"], ["c"]]  # then one at a time
+    assert wrapper.seen[0] == [[[warning("batch-a")], [warning("batch-b")], [warning("batch-c")]]]
+
+
+def test_a_batch_result_that_is_not_one_entry_per_template_is_a_plugin_failure(
+    config_dir: Path, three_templates: None
+) -> None:
+    engine = TemplateEngine(
+        config_dir, use_cache=False, plugins=[BatchWrongLength()], load_entrypoints=False
+    )
+    with pytest.warns(TemplarPluginWarning, match="returned 1 entries .* for 3 templates"):
+        found = issue_codes(engine)
+    assert found == {"a": [], "b": [], "c": []}

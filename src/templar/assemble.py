@@ -115,12 +115,13 @@ class Assembler:
             templates: dict[str, TemplateDTO] = {}
             for template_id, template_versions in versions.items():
                 state.versions[(instance.name, template_id)] = template_versions
-                dto, verdict = self.validator.validated(
-                    instance, spec, template_id, template_versions
-                )
+            # one instance's templates together: the plugins' batch hook is called once
+            for dto, verdict in self.validator.validated_many(
+                instance, spec, list(versions.items())
+            ):
                 state.verdicts.append(verdict)
                 if dto is not None:
-                    templates[template_id] = dto
+                    templates[verdict[0]] = dto
             state.templates[instance.name] = templates
         return state
 

@@ -15,7 +15,7 @@ hooks (:mod:`templar.builtin`).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -115,6 +115,40 @@ def templar_validate_template(
 
     Return a list of :class:`templar.ValidationIssueDTO`, or ``None`` for no issue. An
     exception raised here becomes a ``plugin-error`` issue naming the plugin.
+    """
+
+
+@hookspec
+def templar_validate_templates(
+    templates: Sequence[TemplateDTO],
+    provider: ProviderSpec,
+    instance: str,
+    configurations: Sequence[BaseModel | None],
+) -> Sequence[list[ValidationIssueDTO] | None] | None:
+    """Check the effective templates of one provider instance in one call.
+
+    This is the batch form of :func:`templar_validate_template`, with the same contract
+    for each template.
+
+    A load calls it once per provider instance with every template whose core fields
+    and ``configuration`` validated, instead of once per template: for 10,000
+    templates the per-call cost of a hook is more than a plugin's rules. Implement one
+    of the two hooks for your rules, not both (each issue would be reported twice);
+    issues found here come before those of ``templar_validate_template``, and a
+    wrapper of one hook does not see the other's results.
+
+    :param templates: the validated templates, in file order.
+    :param provider: the :class:`templar.ProviderSpec` of their provider type.
+    :param instance: the provider instance name.
+    :param configurations: for each template, ``template.configuration`` as the
+        validated instance of ``provider.configuration_model`` (``None`` for a provider
+        without one).
+
+    Return one entry per template, in the order given (a list of
+    :class:`templar.ValidationIssueDTO`, or ``None`` for no issue), or ``None`` when no
+    template has one. When an implementation raises, the engine calls the hook again
+    one template at a time, so that the ``plugin-error`` issue names only the templates
+    it raised for.
     """
 
 

@@ -11,6 +11,7 @@ is unknown or missing, at the value when it is wrong.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -25,6 +26,19 @@ from templar.state import ProviderInstance, RollingMemo, Verdict
 
 #: what validating one template gives: the DTO (``None`` if invalid) and the verdict
 Validated = tuple[TemplateDTO | None, Verdict]
+
+
+@dataclass
+class _Checked:
+    """One template after the pydantic models, before the plugins' rules."""
+
+    template_id: str
+    versions: list[TemplateVersion]
+    issues: list[ValidationIssueDTO]
+    #: the DTO, ``None`` when the models refused it (the plugins then do not see it)
+    dto: TemplateDTO | None
+    #: the validated configuration model handed to the plugins (``configuration=``)
+    model: BaseModel | None
 
 
 class Validator:
@@ -56,19 +70,41 @@ class Validator:
     ) -> Validated:
         """:meth:`validate`, skipped when the versions are the very objects validated
         last time without any issue (issues carry line numbers, which may have moved)."""
-        key = (instance.name, template_id)
-        known = self.verdicts.previous.get(key)
-        if (
-            known is not None
-            and not known[1][1][2]
-            and len(known[0]) == len(versions)
-            and all(a is b for a, b in zip(known[0], versions, strict=True))
-        ):
-            result = known[1]
-        else:
-            result = self.validate(instance, spec, template_id, versions)
-        self.verdicts.put(key, (versions, result))
-        return result
+        return self.validated_many(instance, spec, [(template_id, versions)])[0]
+
+    def validated_many(
+        self,
+        instance: ProviderInstance,
+        spec: ProviderSpec,
+        items: Sequence[tuple[str, list[TemplateVersion]]],
+    ) -> list[Validated]:
+        """:meth:`validated` for each (template id, versions) of one instance, the plugin
+        rules called once for all (:meth:`validate_many`)."""
+        results: list[Validated | None] = []
+        fresh: list[tuple[int, str, list[TemplateVersion]]] = []
+        previous = self.verdicts.previous
+        for n, (template_id, versions) in enumerate(items):
+            known = previous.get((instance.name, template_id))
+            if (
+                known is not None
+                and not known[1][1][2]
+                and len(known[0]) == len(versions)
+                and all(a is b for a, b in zip(known[0], versions, strict=True))
+            ):
+                results.append(known[1])
+            else:
+                results.append(None)
+                fresh.append((n, template_id, versions))
+        if fresh:
+            done = self.validate_many(instance, spec, [(tid, v) for _, tid, v in fresh])
+            for (n, _, _), result in zip(fresh, done, strict=True):
+                results[n] = result
+        out: list[Validated] = []
+        for (template_id, versions), found in zip(items, results, strict=True):
+            assert found is not None
+            self.verdicts.put((instance.name, template_id), (versions, found))
+            out.append(found)
+        return out
 
     def validate(
         self,
@@ -78,6 +114,42 @@ class Validator:
         versions: list[TemplateVersion],
     ) -> Validated:
         """Merge ``versions`` and validate the result; never raises for bad content."""
+        return self.validate_many(instance, spec, [(template_id, versions)])[0]
+
+    def validate_many(
+        self,
+        instance: ProviderInstance,
+        spec: ProviderSpec,
+        items: Sequence[tuple[str, list[TemplateVersion]]],
+    ) -> list[Validated]:
+        """:meth:`validate` for each (template id, versions) of one instance: the
+        plugins' ``templar_validate_templates`` is called once for all of them, and
+        ``templar_validate_template`` (when a plugin implements it) once for each."""
+        checked = [self._check(instance, spec, tid, versions) for tid, versions in items]
+        valid = [c for c in checked if c.dto is not None]
+        if valid and self.plugins.has_implementations("templar_validate_templates"):
+            self._batch_checks(valid, spec, instance)
+        out: list[Validated] = []
+        for c in checked:
+            features: list[str] = []
+            if c.dto is not None:
+                features = self.plugin_checks(
+                    c.dto, spec, instance, c.template_id, c.versions, c.issues, c.model
+                )
+            dto = c.dto
+            if any(i.severity is Severity.ERROR for i in c.issues):
+                dto = None
+            out.append((dto, (c.template_id, instance, c.issues, features)))
+        return out
+
+    def _check(
+        self,
+        instance: ProviderInstance,
+        spec: ProviderSpec,
+        template_id: str,
+        versions: list[TemplateVersion],
+    ) -> _Checked:
+        """Merge ``versions`` and validate the result with the pydantic models."""
         merged = merge_versions(versions, self.merge)
         issues: list[ValidationIssueDTO] = []
 
@@ -184,14 +256,82 @@ class Validator:
             )
         if configuration is None:
             dto = None
+        return _Checked(template_id, versions, issues, dto, model)
 
-        features: list[str] = []
-        if dto is not None:
-            features = self.plugin_checks(dto, spec, instance, template_id, versions, issues, model)
-        verdict = (template_id, instance, issues, features)
-        if any(i.severity is Severity.ERROR for i in issues):
-            dto = None
-        return dto, verdict
+    def _batch_checks(
+        self, batch: list[_Checked], spec: ProviderSpec, instance: ProviderInstance
+    ) -> None:
+        """Every plugin's ``templar_validate_templates`` on the templates of ``batch``,
+        adding what they find to each one's issues. When one raises, the batch is
+        checked again one template at a time, so that its ``plugin-error`` lands on the
+        templates it raised for, as with ``templar_validate_template``."""
+        hook = "templar_validate_templates"
+        call = self.plugins.call(
+            hook,
+            templates=[c.dto for c in batch],
+            provider=spec,
+            instance=instance.name,
+            configurations=[c.model for c in batch],
+        )
+        if call.failures and len(batch) > 1:
+            for one in batch:
+                self._batch_checks([one], spec, instance)
+            return
+        owners = {id(found): plugin for plugin, found in call.returned}
+        for found in call.result or ():
+            plugin = owners.get(id(found), "a hook wrapper")
+            if isinstance(found, (str, bytes)) or not isinstance(found, Sequence):
+                self.plugins.fail(plugin, f"returned {found!r:.200} from {hook}, not a list")
+                continue
+            if len(found) != len(batch):
+                self.plugins.fail(
+                    plugin, f"returned {len(found)} entries from {hook} for {len(batch)} templates"
+                )
+                continue
+            for checked, issues in zip(batch, found, strict=True):
+                for issue in issues or ():
+                    self._add_plugin_issue(plugin, hook, issue, instance, checked)
+        for plugin, error in call.failures:
+            (checked,) = batch
+            checked.issues.append(self._plugin_error(plugin, hook, error, instance, checked))
+
+    def _add_plugin_issue(
+        self, plugin: str, hook: str, issue: Any, instance: ProviderInstance, checked: _Checked
+    ) -> None:
+        """One issue a plugin returned, located at the layer that set its field."""
+        if not isinstance(issue, ValidationIssueDTO):
+            self.plugins.fail(plugin, f"returned {issue!r} from {hook}")
+            return
+        path = tuple(issue.field.split(".")) if issue.field else ()
+        located = self.issue(
+            issue.code,
+            issue.message,
+            path,
+            issue.severity,
+            instance,
+            checked.template_id,
+            checked.versions,
+            at_value=True,
+        )
+        checked.issues.append(located.model_copy(update={"field": issue.field}))
+
+    def _plugin_error(
+        self,
+        plugin: str,
+        hook: str,
+        error: Exception,
+        instance: ProviderInstance,
+        checked: _Checked,
+    ) -> ValidationIssueDTO:
+        return self.issue(
+            "plugin-error",
+            f"plugin '{plugin}' raised in {hook}: {type(error).__name__}: {error}",
+            (),
+            Severity.ERROR,
+            instance,
+            checked.template_id,
+            checked.versions,
+        )
 
     def plugin_checks(
         self,
@@ -217,38 +357,15 @@ class Validator:
         )
         # what pluggy returned (a wrapper may have changed it), each list traced back to
         # the plugin that returned it
+        checked = _Checked(template_id, versions, issues, dto, configuration)
+        hook = "templar_validate_template"
         owners = {id(found): plugin for plugin, found in call.returned}
         for found in call.result or ():
             plugin = owners.get(id(found), "a hook wrapper")
             for issue in found or ():
-                if not isinstance(issue, ValidationIssueDTO):
-                    self.plugins.fail(plugin, f"returned {issue!r} from templar_validate_template")
-                    continue
-                path = tuple(issue.field.split(".")) if issue.field else ()
-                located = self.issue(
-                    issue.code,
-                    issue.message,
-                    path,
-                    issue.severity,
-                    instance,
-                    template_id,
-                    versions,
-                    at_value=True,
-                )
-                issues.append(located.model_copy(update={"field": issue.field}))
+                self._add_plugin_issue(plugin, hook, issue, instance, checked)
         for plugin, error in call.failures:
-            issues.append(
-                self.issue(
-                    "plugin-error",
-                    f"plugin '{plugin}' raised in templar_validate_template: "
-                    f"{type(error).__name__}: {error}",
-                    (),
-                    Severity.ERROR,
-                    instance,
-                    template_id,
-                    versions,
-                )
-            )
+            issues.append(self._plugin_error(plugin, hook, error, instance, checked))
         try:
             return spec.features_for(dto)
         except Exception as e:

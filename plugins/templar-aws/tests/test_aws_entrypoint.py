@@ -34,7 +34,7 @@ def test_templates_plugins_lists_the_installed_plugin(tmp_path: Path) -> None:
     assert aws["registered"] == ["aws"]
     assert aws["error"] is None
     assert aws["builtin"] is False
-    assert aws["hooks"] == ["templar_register_providers", "templar_validate_template"]
+    assert aws["hooks"] == ["templar_register_providers", "templar_validate_templates"]
 
 
 def test_templates_validates_an_orb_file_with_the_installed_plugin(

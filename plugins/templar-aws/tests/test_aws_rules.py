@@ -213,7 +213,7 @@ def test_the_hook_ignores_other_provider_types(
     other = ProviderSpec(name="other")
     template = templar_engine.get_template("g1")
     assert template is not None
-    assert templar_aws.plugin.templar_validate_template(template, other) is None
+    assert templar_aws.plugin.templar_validate_templates([template], other, [None]) is None
 
 
 def test_registered_spec_is_the_public_one(templar_engine: TemplateEngine) -> None:

@@ -6,7 +6,7 @@ installing this distribution is all it takes for every engine to load it.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from pydantic import BaseModel
 from templar import ProviderSpec, TemplateDTO, ValidationIssueDTO, hookimpl
@@ -42,13 +42,17 @@ def templar_register_providers(register: Callable[[ProviderSpec], None]) -> None
 
 
 @hookimpl
-def templar_validate_template(
-    template: TemplateDTO, provider: ProviderSpec, configuration: BaseModel | None = None
-) -> list[ValidationIssueDTO] | None:
+def templar_validate_templates(
+    templates: Sequence[TemplateDTO],
+    provider: ProviderSpec,
+    configurations: Sequence[BaseModel | None],
+) -> list[list[ValidationIssueDTO]] | None:
     """Cross-field rules of ``aws`` templates (see :mod:`templar_aws.rules`), on the
-    configuration model the engine validated (an older core does not pass it)."""
+    configuration models the engine validated; one call for all the templates of an
+    instance."""
     if provider.name != AWS_PROVIDER.name:
         return None
-    return check_template(
-        template, configuration if isinstance(configuration, AwsConfiguration) else None
-    )
+    return [
+        check_template(template, model if isinstance(model, AwsConfiguration) else None)
+        for template, model in zip(templates, configurations, strict=True)
+    ]

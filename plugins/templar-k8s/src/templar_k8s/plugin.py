@@ -6,7 +6,7 @@ key style, rules and features.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -230,10 +230,11 @@ def templar_register_providers(register: Callable[[ProviderSpec], None]) -> None
 
 
 @hookimpl
-def templar_validate_template(
-    template: TemplateDTO, provider: ProviderSpec
-) -> list[ValidationIssueDTO] | None:
-    """Cross-field rules of ``k8s`` templates."""
+def templar_validate_templates(
+    templates: Sequence[TemplateDTO], provider: ProviderSpec
+) -> list[list[ValidationIssueDTO]] | None:
+    """Cross-field rules of ``k8s`` templates; one call for all the templates of an
+    instance."""
     if provider.name != K8S_PROVIDER.name:
         return None
-    return check_template(template)
+    return [check_template(template) for template in templates]
