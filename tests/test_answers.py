@@ -62,6 +62,8 @@ SCRATCH = (
     "clear",
     "plugin",
     "broken-plugin",
+    "cache-setting",
+    "sql",
 )
 
 
@@ -107,6 +109,8 @@ def aged(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (dist / "entry_points.txt").write_text("[templar]\nbroken = broken_plugin\n")
     (root / "cwd").mkdir()  # on sys.path (python -c): keep it unchanged
     (root / "reports").mkdir()
+    settings = root / "cache-setting" / "templar.yaml"
+    settings.write_text(settings.read_text() + "\ncache:\n  dir: ../cache-from-setting\n")
     write_single_file(root / "large", 400, "json")  # entries big enough for value files
     (root / "cache").mkdir(mode=0o700)
     (root / "other-cache").mkdir(mode=0o700)
@@ -133,7 +137,7 @@ def run(
     config: str,
     *args: str,
     env: dict[str, str] | None = None,
-    cache: str = "cache",
+    cache: str | None = "cache",
     terminal: bool = False,
 ) -> Run:
     """``templates --config-dir ROOT/CONFIG ARGS`` in a new process."""
@@ -143,7 +147,9 @@ def run(
         for key, value in os.environ.items()
         if not key.startswith(("TEMPLAR_", "ORB_")) and key not in ("NO_COLOR", "COLUMNS")
     }
-    environment.update({"TEMPLAR_CACHE_DIR": str(root / cache), "ANSWERS_TEST_REPORT": str(report)})
+    environment["ANSWERS_TEST_REPORT"] = str(report)
+    if cache is not None:  # else the engine config (or the user cache dir) says where
+        environment["TEMPLAR_CACHE_DIR"] = str(root / cache)
     environment.update(env or {})
     argv = [sys.executable, "-c", RUNNER, "--config-dir", str(root / config), *args]
     if terminal:
@@ -416,4 +422,21 @@ def test_a_broken_plugin_answer_is_never_stored(aged: Path) -> None:
     second = run(aged, "broken-plugin", "list", env=env)
     assert b"broken on purpose" in first.stderr
     assert not second.served
+    assert second.same_output(first)
+
+
+def test_cache_dir_of_the_engine_config_holds_the_answers(aged: Path) -> None:
+    stored_then_served(aged, "cache-setting", "list", cache=None)
+    assert len(_answers(aged / "cache-from-setting" / "templar-cache")) == 1
+    assert not run(aged, "cache-setting", "list").served  # $TEMPLAR_CACHE_DIR wins
+
+
+def test_a_database_storage_answer_is_never_stored(aged: Path) -> None:
+    # a database's content has no stat signature: its answers would never go stale
+    env = {"TEMPLAR_STORAGE_URL": f"sqlite:///{aged / 'sql-templates.db'}"}
+    run(aged, "sql", "list", env=env)
+    time.sleep(WAIT)
+    first = run(aged, "sql", "list", env=env)
+    second = run(aged, "sql", "list", env=env)
+    assert not first.served and not second.served
     assert second.same_output(first)
