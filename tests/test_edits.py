@@ -444,3 +444,55 @@ def test_delete_removes_every_entry_of_the_id(fmt: str) -> None:
     )
     new = edit_document(text, fmt, remove=["a"])  # type: ignore[arg-type]
     assert read(fmt, new) == {"templates": [{"template_id": "b"}]}
+
+
+def test_a_scalar_change_keeps_its_quoting_and_its_comment_column() -> None:
+    """The quick edit (no round trip): the value's own text is replaced, in its style."""
+    text = (
+        "templates:\n"
+        "  - template_id: a\n"
+        "    maxNumber: 200            # why 200\n"
+        "    name: 'Web small'\n"
+        '    image: "nginx:1.27"   # pinned\n'
+        "    configuration:\n"
+        "      deep:\n"
+        "        level: low    # nested\n"
+        "    flag: true\n"
+    )
+    body = templates_of(read("yaml", text))["a"]
+    body = copy.deepcopy(body)
+    body["maxNumber"] = 20
+    body["name"] = "Web large"
+    body["image"] = "nginx:1.28"
+    body["configuration"]["deep"]["level"] = "high"
+    body["flag"] = False
+    new = edit_document(text, "yaml", {"a": body})
+    assert new == (
+        "templates:\n"
+        "  - template_id: a\n"
+        "    maxNumber: 20             # why 200\n"
+        "    name: 'Web large'\n"
+        '    image: "nginx:1.28"   # pinned\n'
+        "    configuration:\n"
+        "      deep:\n"
+        "        level: high   # nested\n"
+        "    flag: false\n"
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda b: b.update(name="20"), "a plain 20 would read as a number"),
+        (lambda b: b.update(extra=1), "a new key"),
+        (lambda b: b["tags"].append("z"), "a list changed"),
+        (lambda b: b.update(script="two\nlines"), "a multi-line string"),
+    ],
+)
+def test_what_the_quick_edit_cannot_do_goes_the_general_way(change: Any, why: str) -> None:
+    text = "- template_id: a\n  name: plain   # c\n  tags: [x, y]\n  script: echo\n"
+    body = copy.deepcopy(read("yaml", text)[0])
+    change(body)
+    new = edit_document(text, "yaml", {"a": body})
+    assert read("yaml", new) == [body], why
+    assert "# c" in new

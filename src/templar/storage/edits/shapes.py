@@ -25,6 +25,7 @@ from templar.storage.edits.roundtrip import (
     yaml_entry_text,
     yaml_new_entry,
 )
+from templar.storage.edits.scalars import scalar_edit
 from templar.storage.edits.scan import (
     Container,
     Entry,
@@ -73,8 +74,15 @@ def _yaml_put(
     expected: Any = [body] if container.kind == "seq" else {template_id: body}
     if entry is not None:
         chunk = text[entry.start : entry.end]
-        new = yaml_entry_text(chunk, container, body)
-        _verify(new, "yaml", expected)
+        quick = scalar_edit(chunk, container.kind, entry.body, body)
+        if quick is not None:
+            try:
+                _verify(quick, "yaml", expected)
+            except ScanRefused:
+                quick = None  # read back otherwise (a plain "20" for a string): the general way
+        new = quick if quick is not None else yaml_entry_text(chunk, container, body)
+        if quick is None:
+            _verify(new, "yaml", expected)
         return text[: entry.start] + new + text[entry.end :]
     style = sibling_style(text, container)
     new = yaml_new_entry(container.kind, container.indent, template_id, body, style)
