@@ -324,6 +324,8 @@ def test_an_environment_variable_is_part_of_the_key(aged: Path) -> None:
     stored_then_served(aged, "environment", "list")
     other = run(aged, "environment", "list", env={"NO_COLOR": "1"})
     assert not other.served
+    strict = run(aged, "environment", "list", env={"PYTHONWARNINGS": "error::UserWarning"})
+    assert not strict.served  # a warning may become an error
     plugins = run(aged, "environment", "list", env={"TEMPLAR_PLUGINS": "aws"})
     assert not plugins.served
     assert b"k8s" not in plugins.stdout

@@ -8,7 +8,7 @@ The ``templates`` entry point (:func:`templar.cli.main`) first calls :func:`serv
   to, the environment variables Templar, its plugins and the terminal code read
   (:data:`ENVIRONMENT_PREFIXES`, :data:`ENVIRONMENT_NAMES`), whether stdin, stdout
   and stderr are terminals and the terminal's size, the streams' encodings, and the
-  interpreter (executable, version, flags, ``sys.path``);
+  interpreter (executable, version, flags, warning and ``-X`` options, ``sys.path``);
 * its **inputs** are every file and directory the command read or listed, found by an
   audit hook (:pep:`578`) while it runs: the layer files, ``templar.yaml``, ORB's
   ``config.json``, every directory discovery listed, the entry-point metadata that
@@ -96,7 +96,15 @@ def invocation_key_material(args: Sequence[str]) -> dict[str, Any]:
         "encoding": [
             [getattr(s, "encoding", None), getattr(s, "errors", None)] for s in streams[1:]
         ],
-        "python": [sys.executable, sys.version, repr(sys.flags), sys.path],
+        # -W / PYTHONWARNINGS and -X options can turn a warning into an error
+        "python": [
+            sys.executable,
+            sys.version,
+            repr(sys.flags),
+            sys.warnoptions,
+            sorted(map(str, sys._xoptions.items())),
+            sys.path,
+        ],
     }
 
 
