@@ -183,8 +183,10 @@ class TemplateEngine:
         """One template by id, or ``None``, active or not. Without ``provider``, an id
         that several instances define raises :class:`~templar.AmbiguousTemplateError`
         naming them; an unknown ``provider`` is a :class:`~templar.TemplarError`."""
-        query.check_scope(self.state, self.providers, provider, None)
-        return query.get_template(self.state, template_id, provider)
+        # nothing loaded yet: one template's entries are read, not every file
+        state = self.session.one_template(template_id, provider) or self.state
+        query.check_scope(state, self.providers, provider, None)
+        return query.get_template(state, template_id, provider)
 
     def search_templates(
         self,
@@ -216,12 +218,16 @@ class TemplateEngine:
         return ValidationReport(results=list(state.results), file_issues=list(state.file_issues))
 
     def explain(self, template_id: str, provider: str | None = None) -> TemplateExplanation:
-        """Where every field of one effective template comes from."""
-        query.check_scope(self.state, self.providers, provider, None)
-        if self.state.from_cache:  # the cache keeps results, not provenance: read the files
-            self.session.current = self.session.load(from_cache=False)
+        """Where every field of one effective template comes from. With nothing loaded
+        yet, only that template's entries are read (:mod:`templar.lookup`)."""
+        state = self.session.one_template(template_id, provider, versions=True)
+        if state is None:
+            query.check_scope(self.state, self.providers, provider, None)
+            if self.state.from_cache:  # the cache keeps results, not provenance: read files
+                self.session.current = self.session.load(from_cache=False)
+            state = self.state
         return provenance.explain(
-            self.state,
+            state,
             template_id,
             provider,
             merge=self.settings.merge,

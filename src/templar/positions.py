@@ -224,6 +224,21 @@ class PositionIndex:
             raw = read_bytes(path)
             if digest is not None and hashlib.sha256(raw).hexdigest() != digest:
                 return None
+        except Exception:
+            return None
+        return cls._parse(path, raw)
+
+    @classmethod
+    def parse(cls, path: Path, raw: bytes) -> PositionIndex | None:
+        """Index the bytes ``raw`` (of ``path``, or of a part of it: one template's
+        entry), or return ``None`` if they cannot be decoded or parsed. Counted in
+        :attr:`built` as :meth:`build` is."""
+        PositionIndex.built += 1
+        return cls._parse(path, raw)
+
+    @classmethod
+    def _parse(cls, path: Path, raw: bytes) -> PositionIndex | None:
+        try:
             text = raw.decode("utf-8-sig")
         except Exception:
             return None

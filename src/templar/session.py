@@ -113,6 +113,8 @@ class EngineSession:
         self._reader: LayerReader | None = None
         self._locator: Locator | None = None
         self._assembler: Assembler | None = None
+        #: how many times :meth:`one_template` read one template without a full load
+        self.one_template_reads = 0
 
     def __repr__(self) -> str:
         return f"<EngineSession {self.config_dir}>"
@@ -216,6 +218,30 @@ class EngineSession:
         if self.current is None:
             self.current = self.load()
         return self.current
+
+    def one_template(
+        self, template_id: str, provider: str | None = None, *, versions: bool = False
+    ) -> EngineState | None:
+        """A load holding only ``template_id``, read from its own entries in the layers
+        (:mod:`templar.lookup`), for a query about one template when nothing is loaded;
+        ``None`` when the current load answers (it holds the versions provenance needs,
+        if ``versions``) or only a full load can.
+
+        An engine asked about template after template loads everything after
+        :data:`~templar.lookup.ONE_TEMPLATE_READS` such reads."""
+        from templar.lookup import ONE_TEMPLATE_READS, assemble_one
+
+        current = self.current
+        if current is not None and not (versions and current.from_cache):
+            return None
+        if self.one_template_reads >= ONE_TEMPLATE_READS:
+            return None
+        self.one_template_reads += 1
+        # a scratch assembler: the session's remembers the last full load for the next
+        assembler = Assembler(
+            self.settings, self.settings_file, self.plugins, self.locator, self.config_dir
+        )
+        return assemble_one(self.storage, assembler, template_id, provider)
 
     def load(self, *, from_cache: bool = True) -> EngineState:
         """A load: from the cache when its key matches, else from the layers, then cached."""

@@ -13,6 +13,7 @@ import re
 import stat
 import threading
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -20,7 +21,7 @@ from templar.errors import StorageError, TemplateParseError
 from templar.models import LayerKind, Severity, ValidationIssueDTO
 from templar.orb.packaged import CONFIG_FILE, DEFAULTS_FILE
 from templar.positions import Location, PositionIndex
-from templar.reader import parse_layer_document, read_bytes, read_regular_file
+from templar.reader import parse_document, parse_layer_document, read_bytes, read_regular_file
 from templar.settings import SETTINGS_FILE_NAMES
 from templar.storage import LayerChange, LayerSource, RawLayer
 from templar.storage.documents import raw_template, templates_from_document, unparsable_layer
@@ -58,6 +59,8 @@ class FileStorage:
         self._positions: dict[str, tuple[_StatKey | None, PositionIndex | None]] = {}
         #: (location, template id) -> the scan :meth:`read_template` made (see there)
         self._scans: dict[tuple[str, str], Scan] = {}
+        #: the entries :meth:`read_template` found, by file, and the file's stat then
+        self._entries: dict[str, tuple[_StatKey | None, list[_EntryText]]] = {}
         #: what a file name makes of a file: Templar's hierarchy names, and in an ORB
         #: config dir ORB's names as well (see :mod:`templar.orb`)
         self.layer_source_for: Callable[[Path], LayerSource | None] = layer_source_for
@@ -127,6 +130,12 @@ class FileStorage:
         location = source.location
         key = _stat_key(location)
         known = self._positions.get(location)
+        if (known is None or known[0] != key) and location in self._entries:
+            entries_key, entries = self._entries[location]
+            if entries_key == key and key is not None:
+                for entry in entries:
+                    if tuple(doc_path[: len(entry.doc_path)]) == entry.doc_path:
+                        return entry.locate(doc_path, value=value)
         if known is None or known[0] != key or key is None:
             known = (key, PositionIndex.build(Path(location)))
             self._positions[location] = known
@@ -201,7 +210,11 @@ class FileStorage:
         """:meth:`read`, keeping only ``template_id``, and found without parsing the
         whole file when a scan of its text can vouch for it (a write to a file of ten
         thousand templates parses one); the layer's version is the file's. The scan is
-        kept for a :meth:`write` of the same template that finds the file unchanged."""
+        kept for a :meth:`write` of the same template that finds the file unchanged.
+
+        The entry's text is remembered too, so that :meth:`locate` finds positions in
+        the template by indexing that text alone rather than the whole file (``show
+        --explain`` of one template of ten thousand)."""
         from templar.storage.edits import (
             DocumentEditError,
             ScanUnsure,
@@ -211,10 +224,17 @@ class FileStorage:
         )
 
         path = Path(source.location)
+        stat_then = _stat_key(source.location)  # before reading: a change after it is seen
         try:
             raw = read_bytes(path)
             decoded = document_text(raw, str(path))
-            scan = scan_document(decoded[0], format_of(path), template_id)
+            text = decoded[0]
+            scan = scan_document(text, format_of(path), template_id)
+            found = scan.found
+            entry = _EntryText.of(path, text, scan) if found is not None else None
+            if entry is not None and found is not None and scan.json is not None:
+                # the reader's meaning of the value (a key written twice, a NaN), not json's
+                found = (parse_document(path, entry.raw), found[1])
         except (TemplateParseError, DocumentEditError, ScanUnsure):
             layer = self.read(source)
             layer.templates = [t for t in layer.templates if t.template_id == template_id]
@@ -223,9 +243,13 @@ class FileStorage:
         scan.version = layer.version
         scan.text = decoded
         self._remember_scan(source.location, scan)
-        if scan.found is not None and isinstance(scan.found[0], dict):
-            body, doc_path = scan.found
+        if entry is not None and found is not None and isinstance(found[0], dict):
+            body, doc_path = found
             layer.templates.append(raw_template(template_id, body, doc_path))
+            known = self._entries.get(source.location)
+            entries = known[1] if known is not None and known[0] == stat_then else []
+            entries = [e for e in entries if e.doc_path != entry.doc_path][-_SCANS_KEPT:]
+            self._entries[source.location] = (stat_then, [*entries, entry])
         return layer
 
     def _remember_scan(self, location: str, scan: Scan) -> None:
@@ -307,6 +331,7 @@ class FileStorage:
         scan = self._scans.pop((source.location, ids[0]), None) if len(ids) == 1 else None
         version = edit_file(path, change.expected_version, change.put, change.remove, scan)
         self._positions.pop(source.location, None)
+        self._entries.pop(source.location, None)
         return version or ""
 
     def is_watched(self, path: str) -> bool:
@@ -333,6 +358,65 @@ def layer_source_for(path: Path) -> LayerSource | None:
     # directory): reading it then reports why, instead of the layer silently vanishing.
     kind = _KIND_BY_SUFFIX[match["kind"]] if match["kind"] else LayerKind.SHARED
     return LayerSource(kind, match["scope"], str(path))
+
+
+@dataclass
+class _EntryText:
+    """The text of one template's entry in a file, where it starts there, and its
+    position index, built the first time a position in it is asked for."""
+
+    path: Path
+    #: the template's document path in the file, and in its own text parsed alone
+    doc_path: tuple[Any, ...]
+    inner: tuple[Any, ...]
+    raw: bytes
+    #: the 1-based line the text starts on, and the characters before it on that line
+    line: int
+    column: int
+    #: where the template itself is, when its own text cannot say (a JSON value)
+    own: Location | None = None
+    index: PositionIndex | None = None
+    indexed: bool = False
+
+    @classmethod
+    def of(cls, path: Path, text: str, scan: Scan) -> _EntryText:
+        """The entry ``scan`` found in ``text`` (the text it scanned)."""
+
+        def place(offset: int) -> Location:  # 1-based line, characters before on it
+            return (text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset) - 1)
+
+        assert scan.found is not None
+        own = None
+        container, found = scan.yaml if scan.yaml is not None else (None, None)
+        if container is not None and found is not None:  # whole lines
+            start, end = found.start, found.end
+            inner: tuple[Any, ...] = (found.key,) if container.kind == "map" else (0,)
+        elif scan.json is not None and scan.json.index is not None:  # a value, maybe mid-line
+            member = scan.json.container.entries[scan.json.index]
+            start, end, inner = member.value_start, member.value_end, ()
+            own_line, before = place(member.start)  # its key, or the value in a list
+            own = (own_line, before + 1)
+        else:
+            from templar.storage.edits import ScanUnsure
+
+            raise ScanUnsure("the scan found the template but says not where")
+        line, column = place(start)
+        raw = text[start:end].encode()
+        return cls(path, scan.found[1], inner, raw, line, column, own)
+
+    def locate(self, doc_path: tuple[Any, ...], *, value: bool = False) -> Location | None:
+        """Where ``doc_path`` (at or below the template) is in the file: as the whole
+        file's :class:`PositionIndex` would say, from the entry's text alone."""
+        if not self.indexed:
+            self.index = PositionIndex.parse(self.path, self.raw)
+            self.indexed = True
+        below = tuple(doc_path[len(self.doc_path) :])
+        path = (*self.inner, *below)
+        found = self.index.locate(path, value=value) if self.index and path else None
+        if found is None:  # nothing below the template is there: the template itself
+            return self.own
+        line, column = found
+        return (line + self.line - 1, column + self.column if line == 1 else column)
 
 
 def _directory_identity(path: Path) -> tuple[int, int] | None:

@@ -7,11 +7,13 @@ import bisect
 import functools
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from templar.errors import TemplateParseError
+from templar.models import CORE_FIELD_ALIASES, CORE_FIELDS
 from templar.reader import parse_document
 from templar.storage import jsonedit
 from templar.storage.edits.kinds import Format
@@ -46,8 +48,15 @@ def scan_document(text: str, fmt: Format, template_id: str) -> Scan:
     try:
         if fmt == "json":
             scanned = jsonedit.scan_template(text, template_id)
+            container_json = scanned.container
+            if container_json.kind == "map":
+                _refuse_one_template(
+                    [e.key for e in container_json.entries], top=not scanned.envelope
+                )
             return Scan(template_id, fmt, scanned.found(text), json=scanned)
         container = yaml_container(text)
+        if container.kind == "map":
+            _refuse_one_template(container.keys or [], top=False)
         entry = yaml_find(text, container, template_id)
     except (ScanRefused, ValueError, IndexError, jsonedit.JsonEditError) as e:
         raise ScanUnsure(str(e)) from e
@@ -57,6 +66,19 @@ def scan_document(text: str, fmt: Format, template_id: str) -> Scan:
         key: Any = entry.key if container.kind == "map" else entry.index
         found = (entry.body, (*prefix, key))
     return Scan(template_id, fmt, found, yaml=(container, entry))
+
+
+#: keys that make a mapping one template rather than a mapping of id to body, as
+#: :func:`templar.storage.documents.templates_from_document` decides
+_TEMPLATE_KEYS = frozenset({*CORE_FIELDS, *CORE_FIELD_ALIASES})
+
+
+def _refuse_one_template(keys: Sequence[str | None], *, top: bool) -> None:
+    """A mapping read as one of id to body must be one to the reader too: not when a
+    key is a template field's name (the reader takes it as one template), nor a JSON
+    root holding ``templates`` that is no list or mapping (the reader refuses it)."""
+    if any(key in _TEMPLATE_KEYS for key in keys) or (top and "templates" in keys):
+        raise ScanRefused("a mapping the reader takes as one template, or refuses")
 
 
 def find_template(text: str, fmt: Format, template_id: str) -> tuple[Any, tuple[Any, ...]] | None:
