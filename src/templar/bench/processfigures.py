@@ -67,9 +67,12 @@ class ProcessFigures(RunSettings):
         cache = self.workdir / f"cache-file-{size}-yaml"
         templates = measure.templates_command()
 
+        small = self.workdir / "file-10-yaml"
+
         def generate() -> None:
             corpus.write_single_file(clean, size, "yaml")
             corpus.write_single_file(error, size, "yaml", "error")
+            corpus.write_single_file(small, 10, "yaml")
 
         def validate() -> None:
             env = measure.process_environment()
@@ -105,10 +108,17 @@ class ProcessFigures(RunSettings):
                 argv = [*templates, "--config-dir", str(clean), "show", target, "--explain"]
                 warm = measure.Command(argv, env)
                 cold = measure.Command([argv[0], "--no-cache", *argv[1:]], env)
+                # the same question of a file of ten templates: what the command costs
+                # whatever the file (starting, importing, loading plugins)
+                tiny_target = corpus.template_id(5)
+                tiny = measure.Command(
+                    [*templates, "--config-dir", str(small), "show", tiny_target, "--explain"], env
+                )
                 shown = measure.run_process(warm, capture=True).stdout.decode()
                 assert target in shown, shown[-500:]
-                (warm_s, warm_rss), (cold_s, cold_rss) = measure.processes_in_turn(
-                    [warm, cold], self.repeat
+                assert tiny_target in measure.run_process(tiny, capture=True).stdout.decode()
+                (warm_s, warm_rss), (cold_s, cold_rss), (tiny_s, _) = measure.processes_in_turn(
+                    [warm, cold, tiny], self.repeat
                 )
             self.rows.append(
                 Row(
@@ -120,6 +130,17 @@ class ProcessFigures(RunSettings):
                     "<= 1x (0.5 s)",
                     warm_s <= 0.5,
                     peak_rss_mb=megabytes(warm_rss),
+                )
+            )
+            self.rows.append(
+                Row(
+                    size,
+                    "show ID --explain",
+                    warm_s,
+                    "the same, 10-template file",
+                    tiny_s,
+                    "(info)",
+                    True,
                 )
             )
             self.rows.append(
