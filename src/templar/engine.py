@@ -40,7 +40,9 @@ class TemplateEngine:
     """Templates of one config directory: discovered, merged, validated, queried.
 
     Each engine owns its plugin manager, settings and state; several can live in one
-    process. Loading is lazy: the first query loads, :meth:`reload` loads again.
+    process. Loading is lazy: the first query loads, :meth:`reload` loads again; and
+    :meth:`get_template` or :meth:`explain` asked before anything is loaded reads only
+    that template (:mod:`templar.lookup`), answering it the same until :meth:`reload`.
 
     :param config_dir: the config directory; default ``$TEMPLAR_CONFIG_DIR``, else
         ``$ORB_CONFIG_DIR``, else ``.``. A directory holding ORB's ``config.json`` (and

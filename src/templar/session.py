@@ -115,6 +115,9 @@ class EngineSession:
         self._assembler: Assembler | None = None
         #: how many times :meth:`one_template` read one template without a full load
         self.one_template_reads = 0
+        #: what :meth:`one_template` read, by (id, provider), beside which current load
+        self._one_template: dict[tuple[str, str | None], EngineState | None] = {}
+        self._one_template_beside: EngineState | None = None
 
     def __repr__(self) -> str:
         return f"<EngineSession {self.config_dir}>"
@@ -190,6 +193,7 @@ class EngineSession:
         self._cache = None
         self._locator = None
         self._assembler = None
+        self._one_template = {}
 
     def forget(self) -> None:
         """Forget the parts and the current load: the next query loads again."""
@@ -227,13 +231,20 @@ class EngineSession:
         ``None`` when the current load answers (it holds the versions provenance needs,
         if ``versions``) or only a full load can.
 
-        An engine asked about template after template loads everything after
+        The same question is answered the same until the next load, as from a load
+        (an engine's answers hold until :meth:`~templar.TemplateEngine.reload`). An
+        engine asked about template after template loads everything after
         :data:`~templar.lookup.ONE_TEMPLATE_READS` such reads."""
         from templar.lookup import ONE_TEMPLATE_READS, assemble_one
 
         current = self.current
         if current is not None and not (versions and current.from_cache):
             return None
+        if current is not self._one_template_beside:  # loaded or reloaded since
+            self._one_template, self._one_template_beside = {}, current
+        key = (template_id, provider)
+        if key in self._one_template:
+            return self._one_template[key]
         if self.one_template_reads >= ONE_TEMPLATE_READS:
             return None
         self.one_template_reads += 1
@@ -241,7 +252,9 @@ class EngineSession:
         assembler = Assembler(
             self.settings, self.settings_file, self.plugins, self.locator, self.config_dir
         )
-        return assemble_one(self.storage, assembler, template_id, provider)
+        state = assemble_one(self.storage, assembler, template_id, provider)
+        self._one_template[key] = state
+        return state
 
     def load(self, *, from_cache: bool = True) -> EngineState:
         """A load: from the cache when its key matches, else from the layers, then cached."""
