@@ -1,5 +1,5 @@
 """Validation: one merged template into a :class:`~templar.models.TemplateDTO` and its
-issues, then the plugins' rules.
+issues, then the plugins' rules (:mod:`templar.rules`).
 
 The versions of a template (:mod:`templar.hierarchy`) are merged, the provider's
 configuration model and the core DTO validate the result, and every plugin's
@@ -11,7 +11,6 @@ is unknown or missing, at the value when it is wrong.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
@@ -22,23 +21,11 @@ from templar.merge import TemplateVersion, merge_versions, winning_version
 from templar.models import CORE_FIELDS, Severity, TemplateDTO, ValidationIssueDTO
 from templar.plugins import PluginHost
 from templar.providers import GenericConfiguration, ProviderSpec
+from templar.rules import Checked, PluginRules
 from templar.state import ProviderInstance, RollingMemo, Verdict
 
 #: what validating one template gives: the DTO (``None`` if invalid) and the verdict
 Validated = tuple[TemplateDTO | None, Verdict]
-
-
-@dataclass
-class _Checked:
-    """One template after the pydantic models, before the plugins' rules."""
-
-    template_id: str
-    versions: list[TemplateVersion]
-    issues: list[ValidationIssueDTO]
-    #: the DTO, ``None`` when the models refused it (the plugins then do not see it)
-    dto: TemplateDTO | None
-    #: the validated configuration model handed to the plugins (``configuration=``)
-    model: BaseModel | None
 
 
 class Validator:
@@ -54,6 +41,7 @@ class Validator:
         self.merge = merge
         self.plugins = plugins
         self.locator = locator
+        self.rules = PluginRules(plugins, self.issue)
         self.verdicts: RollingMemo[tuple[str, str], tuple[list[TemplateVersion], Validated]] = (
             RollingMemo()
         )
@@ -128,14 +116,12 @@ class Validator:
         checked = [self._check(instance, spec, tid, versions) for tid, versions in items]
         valid = [c for c in checked if c.dto is not None]
         if valid and self.plugins.has_implementations("templar_validate_templates"):
-            self._batch_checks(valid, spec, instance)
+            self.rules.batch_checks(valid, spec, instance)
         out: list[Validated] = []
         for c in checked:
             features: list[str] = []
             if c.dto is not None:
-                features = self.plugin_checks(
-                    c.dto, spec, instance, c.template_id, c.versions, c.issues, c.model
-                )
+                features = self.rules.template_checks(c, spec, instance)
             dto = c.dto
             if any(i.severity is Severity.ERROR for i in c.issues):
                 dto = None
@@ -148,7 +134,7 @@ class Validator:
         spec: ProviderSpec,
         template_id: str,
         versions: list[TemplateVersion],
-    ) -> _Checked:
+    ) -> Checked:
         """Merge ``versions`` and validate the result with the pydantic models."""
         merged = merge_versions(versions, self.merge)
         issues: list[ValidationIssueDTO] = []
@@ -256,121 +242,7 @@ class Validator:
             )
         if configuration is None:
             dto = None
-        return _Checked(template_id, versions, issues, dto, model)
-
-    def _batch_checks(
-        self, batch: list[_Checked], spec: ProviderSpec, instance: ProviderInstance
-    ) -> None:
-        """Every plugin's ``templar_validate_templates`` on the templates of ``batch``,
-        adding what they find to each one's issues. When one raises, the batch is
-        checked again one template at a time, so that its ``plugin-error`` lands on the
-        templates it raised for, as with ``templar_validate_template``."""
-        hook = "templar_validate_templates"
-        call = self.plugins.call(
-            hook,
-            templates=[c.dto for c in batch],
-            provider=spec,
-            instance=instance.name,
-            configurations=[c.model for c in batch],
-        )
-        if call.failures and len(batch) > 1:
-            for one in batch:
-                self._batch_checks([one], spec, instance)
-            return
-        owners = {id(found): plugin for plugin, found in call.returned}
-        for found in call.result or ():
-            plugin = owners.get(id(found), "a hook wrapper")
-            if isinstance(found, (str, bytes)) or not isinstance(found, Sequence):
-                self.plugins.fail(plugin, f"returned {found!r:.200} from {hook}, not a list")
-                continue
-            if len(found) != len(batch):
-                self.plugins.fail(
-                    plugin, f"returned {len(found)} entries from {hook} for {len(batch)} templates"
-                )
-                continue
-            for checked, issues in zip(batch, found, strict=True):
-                for issue in issues or ():
-                    self._add_plugin_issue(plugin, hook, issue, instance, checked)
-        for plugin, error in call.failures:
-            (checked,) = batch
-            checked.issues.append(self._plugin_error(plugin, hook, error, instance, checked))
-
-    def _add_plugin_issue(
-        self, plugin: str, hook: str, issue: Any, instance: ProviderInstance, checked: _Checked
-    ) -> None:
-        """One issue a plugin returned, located at the layer that set its field."""
-        if not isinstance(issue, ValidationIssueDTO):
-            self.plugins.fail(plugin, f"returned {issue!r} from {hook}")
-            return
-        path = tuple(issue.field.split(".")) if issue.field else ()
-        located = self.issue(
-            issue.code,
-            issue.message,
-            path,
-            issue.severity,
-            instance,
-            checked.template_id,
-            checked.versions,
-            at_value=True,
-        )
-        checked.issues.append(located.model_copy(update={"field": issue.field}))
-
-    def _plugin_error(
-        self,
-        plugin: str,
-        hook: str,
-        error: Exception,
-        instance: ProviderInstance,
-        checked: _Checked,
-    ) -> ValidationIssueDTO:
-        return self.issue(
-            "plugin-error",
-            f"plugin '{plugin}' raised in {hook}: {type(error).__name__}: {error}",
-            (),
-            Severity.ERROR,
-            instance,
-            checked.template_id,
-            checked.versions,
-        )
-
-    def plugin_checks(
-        self,
-        dto: TemplateDTO,
-        spec: ProviderSpec,
-        instance: ProviderInstance,
-        template_id: str,
-        versions: list[TemplateVersion],
-        issues: list[ValidationIssueDTO],
-        configuration: BaseModel | None = None,
-    ) -> list[str]:
-        """Run every plugin's ``templar_validate_template`` on ``dto``, adding what they
-        find to ``issues`` (located at the layer that set each field); returns the
-        template's supported features."""
-        if not self.plugins.has_implementations("templar_validate_template"):
-            return spec.features_for(dto) if spec.supported_features else []
-        call = self.plugins.call(
-            "templar_validate_template",
-            template=dto,
-            provider=spec,
-            instance=instance.name,
-            configuration=configuration,
-        )
-        # what pluggy returned (a wrapper may have changed it), each list traced back to
-        # the plugin that returned it
-        checked = _Checked(template_id, versions, issues, dto, configuration)
-        hook = "templar_validate_template"
-        owners = {id(found): plugin for plugin, found in call.returned}
-        for found in call.result or ():
-            plugin = owners.get(id(found), "a hook wrapper")
-            for issue in found or ():
-                self._add_plugin_issue(plugin, hook, issue, instance, checked)
-        for plugin, error in call.failures:
-            issues.append(self._plugin_error(plugin, hook, error, instance, checked))
-        try:
-            return spec.features_for(dto)
-        except Exception as e:
-            self.plugins.fail(spec.name, "raised computing supported features", e)
-            return []
+        return Checked(template_id, versions, issues, dto, model)
 
     def issue(
         self,
