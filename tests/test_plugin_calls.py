@@ -211,3 +211,14 @@ def test_a_batch_result_that_is_not_one_entry_per_template_is_a_plugin_failure(
     with pytest.warns(TemplarPluginWarning, match="returned 1 entries .* for 3 templates"):
         found = issue_codes(engine)
     assert found == {"a": [], "b": [], "c": []}
+
+
+def test_the_batch_hook_takes_at_most_a_batch_at_a_time(config_dir: Path, write: WriteFile) -> None:
+    from templar.validate import BATCH_SIZE
+
+    write("templates.yaml", [{"template_id": f"t{n}"} for n in range(BATCH_SIZE + 1)])
+    rules = BatchRules()
+    engine = TemplateEngine(config_dir, use_cache=False, plugins=[rules], load_entrypoints=False)
+    found = issue_codes(engine)
+    assert [len(call) for call in rules.calls] == [BATCH_SIZE, 1]
+    assert found["t0"] == ["batch-t0"] and found[f"t{BATCH_SIZE}"] == [f"batch-t{BATCH_SIZE}"]

@@ -130,9 +130,9 @@ def templar_validate_templates(
     This is the batch form of :func:`templar_validate_template`, with the same contract
     for each template.
 
-    A load calls it once per provider instance with every template whose core fields
-    and ``configuration`` validated, instead of once per template: for 10,000
-    templates the per-call cost of a hook is more than a plugin's rules. Implement one
+    A load calls it with the templates of one provider instance whose core fields and
+    ``configuration`` validated, up to 500 at a time, instead of once per template: for
+    10,000 templates the per-call cost of a hook is more than a plugin's rules. Implement one
     of the two hooks for your rules, not both (each issue would be reported twice);
     issues found here come before those of ``templar_validate_template``, and a
     wrapper of one hook does not see the other's results.

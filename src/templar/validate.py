@@ -24,6 +24,8 @@ from templar.providers import GenericConfiguration, ProviderSpec
 from templar.rules import Checked, PluginRules
 from templar.state import ProviderInstance, RollingMemo, Verdict
 
+#: templates handed to ``templar_validate_templates`` in one call, at most
+BATCH_SIZE = 500
 #: what validating one template gives: the DTO (``None`` if invalid) and the verdict
 Validated = tuple[TemplateDTO | None, Verdict]
 
@@ -111,21 +113,28 @@ class Validator:
         items: Sequence[tuple[str, list[TemplateVersion]]],
     ) -> list[Validated]:
         """:meth:`validate` for each (template id, versions) of one instance: the
-        plugins' ``templar_validate_templates`` is called once for all of them, and
-        ``templar_validate_template`` (when a plugin implements it) once for each."""
-        checked = [self._check(instance, spec, tid, versions) for tid, versions in items]
-        valid = [c for c in checked if c.dto is not None]
-        if valid and self.plugins.has_implementations("templar_validate_templates"):
-            self.rules.batch_checks(valid, spec, instance)
+        plugins' ``templar_validate_templates`` is called once per :data:`BATCH_SIZE`
+        of them, and ``templar_validate_template`` (when a plugin implements it) once
+        for each."""
         out: list[Validated] = []
-        for c in checked:
-            features: list[str] = []
-            if c.dto is not None:
-                features = self.rules.template_checks(c, spec, instance)
-            dto = c.dto
-            if any(i.severity is Severity.ERROR for i in c.issues):
-                dto = None
-            out.append((dto, (c.template_id, instance, c.issues, features)))
+        # in batches: the validated models wait for the batch hook, and 10,000 of them
+        # alive at once would be the biggest thing in memory
+        for start in range(0, len(items), BATCH_SIZE):
+            checked = [
+                self._check(instance, spec, tid, versions)
+                for tid, versions in items[start : start + BATCH_SIZE]
+            ]
+            valid = [c for c in checked if c.dto is not None]
+            if valid and self.plugins.has_implementations("templar_validate_templates"):
+                self.rules.batch_checks(valid, spec, instance)
+            for c in checked:
+                features: list[str] = []
+                if c.dto is not None:
+                    features = self.rules.template_checks(c, spec, instance)
+                dto = c.dto
+                if any(i.severity is Severity.ERROR for i in c.issues):
+                    dto = None
+                out.append((dto, (c.template_id, instance, c.issues, features)))
         return out
 
     def _check(
