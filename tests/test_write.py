@@ -450,3 +450,22 @@ def test_eight_processes_saving_through_the_engine_lose_nothing(tmp_path: Path) 
     ids = sorted(t.template_id for t in engine(config_dir).list_templates())
     assert ids == sorted(["base", *(f"t{n}" for n in range(8))])
     assert (config_dir / "genericprov_templates.yaml").read_text().startswith("# eight writers\n")
+
+
+def test_template_layers_reads_one_templates_entries_as_a_full_read_has_them(
+    config_dir: Path,
+) -> None:
+    """The one-template read shared by writes and show: every layer, each holding only
+    that template, found by the file backend's scan, equal to a full read filtered."""
+    from templar.storage import template_layers
+    from templar.storage.files import FileStorage
+
+    storage = FileStorage(config_dir)
+    one = template_layers(storage, "web")
+    full = [storage.read(source) for source in storage.list_sources()]
+    assert [layer.source for layer in one] == [layer.source for layer in full]
+    assert [layer.version for layer in one] == [layer.version for layer in full]
+    assert [[(t.template_id, t.body) for t in layer.templates] for layer in one] == [
+        [(t.template_id, t.body) for t in layer.templates if t.template_id == "web"]
+        for layer in full
+    ]

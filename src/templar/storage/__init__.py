@@ -234,3 +234,18 @@ def backend_for_url(url: str, specs: Mapping[str, StorageSpec]) -> str:
 # The built-in backend, importable from here as it always was. Imported last: it
 # builds on the names above.
 from templar.storage.files import FileStorage  # noqa: E402
+
+
+def template_layers(storage: StorageBackend, template_id: str) -> list[RawLayer]:
+    """Every layer of ``storage``, each holding only ``template_id``'s entries: what a
+    one-template question reads (``templates set``, ``show``). A backend with the
+    optional ``read_template(source, template_id)`` (the file backend: a scan of each
+    file's text, no whole-file parse) is asked for that; any other is read whole and
+    filtered. May raise what :meth:`StorageBackend.list_sources` raises."""
+    read_template = getattr(storage, "read_template", None)
+    if callable(read_template):
+        return [read_template(source, template_id) for source in storage.list_sources()]
+    layers = [storage.read(source) for source in storage.list_sources()]
+    for layer in layers:
+        layer.templates = [t for t in layer.templates if t.template_id == template_id]
+    return layers

@@ -30,7 +30,7 @@ from templar.errors import ConcurrencyError, StorageError, TemplarError, Templat
 from templar.hierarchy import Hierarchy, group_layers, layers_of
 from templar.merge import FieldPath, merge_versions, value_at, winning_version
 from templar.models import ChangeEvent, LayerKind, Severity, ValidationIssueDTO
-from templar.storage import LayerChange, LayerSource
+from templar.storage import LayerChange, LayerSource, template_layers
 from templar.validate import Validator
 from templar.write.body import LayerContext, canonical_body, canonical_path, paths, set_raw
 from templar.write.layer import LAYER_KINDS as LAYER_KINDS
@@ -243,15 +243,7 @@ class TemplateWriter:
         check_safe_name(template_id, "template id")
         if provider is not None:
             check_safe_name(provider, "provider instance name")
-        storage = self._storage()
-        read_one = getattr(storage, "read_template", None)
-        layers = [
-            read_one(source, template_id) if read_one is not None else storage.read(source)
-            for source in storage.list_sources()
-        ]
-        if read_one is None:
-            for layer in layers:
-                layer.templates = [t for t in layer.templates if t.template_id == template_id]
+        layers = template_layers(self._storage(), template_id)
         settings = self.session.settings
         instances = discover_instances(
             layers,
