@@ -69,7 +69,7 @@ def test_the_readme_json_command_runs_and_prints_every_figure(tmp_path: Path) ->
         ("CLI list --format json, warm", "import pydantic"),
         ("validate, one error", "validate, no error"),
         ("show ID --explain", "budget"),
-        ("show ID --explain", "the same, 10-template file"),
+        ("show ID --explain, --no-cache", "the same, 10-template file"),
         ("CLI list --style hostfactory, no cache", "orb templates list"),
         ("CLI list --style hostfactory, warm", "orb templates list"),
         ("peak RSS, CLI list --style hostfactory", "budget"),
@@ -80,7 +80,7 @@ def test_the_readme_json_command_runs_and_prints_every_figure(tmp_path: Path) ->
         ("cold load", "cold floor"),
         ("validate, one error", "validate, no error"),
         ("cold load, every template warns", "cold load, no warning"),
-        ("show ID --explain", "the same, 10-template file"),
+        ("show ID --explain, --no-cache", "the same, 10-template file"),
     ]:
         assert figures[key]["ratio"] > 0
     orb_row = figures[("CLI list --style hostfactory, no cache", "orb templates list")]
