@@ -225,9 +225,14 @@ class TemplateEngine:
         state = self.session.one_template(template_id, provider, versions=True)
         if state is None:
             query.check_scope(self.state, self.providers, provider, None)
-            if self.state.from_cache:  # the cache keeps results, not provenance: read files
+            if self.state.from_cache and self.state.served_stale is None:
+                # the cache keeps results, not provenance: read files
                 self.session.current = self.session.load(from_cache=False)
             state = self.state
+        if state.served_stale is not None:  # the storage is down: say so, serve the cache
+            return provenance.explain_cached(
+                state, template_id, provider, merge=self.settings.merge
+            )
         return provenance.explain(
             state,
             template_id,

@@ -72,6 +72,60 @@ def explain(
     )
 
 
+def explain_cached(
+    state: EngineState, template_id: str, provider: str | None, *, merge: str
+) -> TemplateExplanation:
+    """What ``explain`` can say of a load served from the cache because the storage
+    could not be read (:attr:`EngineState.served_stale`): the template's values as
+    cached, each from "the last cached load", since the cache keeps no versions."""
+    found = [
+        (instance, by_id[template_id])
+        for instance in state.instances
+        if provider in (None, instance.name)
+        and template_id in (by_id := state.templates.get(instance.name, {}))
+    ]
+    stale = f" (from the last cached load: {state.served_stale})"
+    if not found:
+        known = {
+            tid for name, ids in state.templates.items() if provider in (None, name) for tid in ids
+        }
+        raise TemplateNotFoundError(
+            f"no template '{template_id}'"
+            + (f" in provider instance '{provider}'" if provider else "")
+            + did_you_mean(template_id, known)
+            + stale,
+            template_id=template_id,
+        )
+    if len(found) > 1:
+        raise AmbiguousTemplateError(template_id, [instance.name for instance, _ in found])
+    instance, template = found[0]
+    cached = SourceLocation(
+        layer="cached",
+        priority=template.file_priority or 0,
+        file=template.source_file,
+        record={"served": state.served_stale},
+    )
+    values = template.model_dump(exclude={"source_file", "file_priority"}, exclude_unset=True)
+    fields = []
+    for name, value in values.items():
+        nested = value if isinstance(value, dict) and value else {None: value}
+        for key, item in nested.items():
+            field = name if key is None else f"{name}.{key}"
+            fields.append(
+                FieldProvenance(
+                    field=field, value=item, source=cached.model_copy(update={"value": item})
+                )
+            )
+    return TemplateExplanation(
+        template_id=template_id,
+        provider_instance=instance.name,
+        provider_type=instance.type,
+        merge=merge,
+        layers=[cached],
+        fields=fields,
+    )
+
+
 def source_location(
     locator: Locator, version: TemplateVersion, path: FieldPath, value: Any
 ) -> SourceLocation:

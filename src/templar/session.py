@@ -306,12 +306,12 @@ class EngineSession:
         cached = cache.load_last_state(self.cache_key(None)) if cache is not None else None
         if cached is None:
             raise unreachable
-        warnings.warn(
-            f"templar: {unreachable.message}; serving the templates cached at "
-            f"{cached.cached_at:%Y-%m-%d %H:%M:%S %Z}, which may be out of date",
-            TemplarStaleWarning,
-            stacklevel=4,
+        served = (
+            f"{unreachable.message}; serving the templates cached at "
+            f"{cached.cached_at:%Y-%m-%d %H:%M:%S %Z}, which may be out of date"
         )
+        warnings.warn(f"templar: {served}", TemplarStaleWarning, stacklevel=4)
+        cached.state.served_stale = served
         return cached.state
 
     def plugin_failures(self) -> list[tuple[str, str | None]]:

@@ -58,6 +58,9 @@ class EngineState:
     cache_key: str | None = None
     #: read from the on-disk cache: templates and verdicts only, no versions
     from_cache: bool = False
+    #: why this is the last cached load rather than a read of the storage (which could
+    #: not be read: a database that is down), with when it was cached; ``None`` normally
+    served_stale: str | None = None
     _results: list[TemplateValidationResultDTO] | None = field(default=None, repr=False)
 
     @property

@@ -196,3 +196,41 @@ def test_a_writing_command_fails_clearly_and_changes_nothing_while_the_server_is
     own_server.start()
     assert storage.read(shared).templates[0].body == {"template_id": "web", "name": "a"}
     assert [e.action for e in storage.history("web")] == ["create"]
+
+
+def test_explain_while_the_server_is_down_says_so_or_serves_the_stale_load(
+    own_server: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    url = own_server.create_database("explain_down")
+    storage = SqlStorage(url, connect_timeout=1)
+    shared = storage.source_for(LayerKind.SHARED, None)
+    storage.write(LayerChange(shared, None, put={"web": {"template_id": "web", "name": "Web"}}))
+    config_dir, cache_dir = tmp_path / "config", tmp_path / "cache"
+    config_dir.mkdir()
+    (config_dir / "templar.yaml").write_text(
+        f"storage:\n  backend: sql\n  url: '{url}'\n  connect_timeout: 1\n"
+    )
+    fresh = run_cli(config_dir, cache_dir, "show", "web", "--explain")
+    assert fresh.returncode == 0, fresh.stderr
+    assert "sql:templates/shared (id web" in fresh.stdout  # provenance names the row
+
+    own_server.kill()
+    # as list does: the last cached load, said to be stale; a template it does not
+    # hold is still "no template", but never while the storage is said to be fine
+    stale = run_cli(config_dir, cache_dir, "show", "web", "--explain")
+    assert "could not list the layers" in stale.stderr, stale.stderr
+    assert "may be out of date" in stale.stderr
+    assert "Traceback" not in stale.stderr
+    assert stale.returncode == 0, stale.stderr
+    assert "web" in stale.stdout and "Web" in stale.stdout
+    plain = run_cli(config_dir, cache_dir, "show", "web")
+    assert plain.returncode == 0 and "Web" in plain.stdout, plain.stderr
+    assert "may be out of date" in plain.stderr
+
+    # never cached: the storage is unreachable, and the message says that, not "no template"
+    unreachable = run_cli(config_dir, tmp_path / "other-cache", "show", "web", "--explain")
+    assert unreachable.returncode != 0
+    assert "could not list the layers" in unreachable.stderr, unreachable.stderr
+    assert "no template" not in unreachable.stderr
+    assert "Traceback" not in unreachable.stderr
+    own_server.start()

@@ -292,8 +292,10 @@ def echo_explanation(explanation: TemplateExplanation) -> None:
 
 def where_of(source: SourceLocation) -> str:
     """:func:`where` of a provenance source; a row (SQL) adds its id and version."""
-    shown = where(source.file, source.line, source.column, source.layer)
     record = source.record or {}
+    if record.get("served"):  # the storage could not be read: the last cached load
+        return "(the last cached load: which layer wrote each value is not cached)"
+    shown = where(source.file, source.line, source.column, source.layer)
     if "id" in record:
         shown += f" (id {record['id']}, version {record.get('version', '?')})"
     return shown
