@@ -6,7 +6,7 @@ The ``templates`` entry point (:func:`templar.cli.main`) first calls :func:`serv
 * the **key** of an answer is everything about the invocation that is not a file:
   the arguments as given, the working directory, the config directory they resolve
   to, the environment variables Templar, its plugins and the terminal code read
-  (:data:`ENVIRONMENT_PREFIXES`, :data:`ENVIRONMENT_NAMES`), whether stdin, stdout
+  (:data:`templar.cli.invocation.ENVIRONMENT_PREFIXES` and ``ENVIRONMENT_NAMES``), whether stdin, stdout
   and stderr are terminals and the terminal's size, the streams' encodings, and the
   interpreter (executable, version, flags, warning and ``-X`` options, ``sys.path``);
 * its **inputs** are every file and directory the command read or listed, found by an
@@ -38,113 +38,21 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
+from templar.cli.invocation import command_of, config_dir_of, invocation_key_material
+
 if TYPE_CHECKING:
     from templar.cache.answers import CacheLocation, Signature
     from templar.engine import TemplateEngine
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: environment variables read by Templar, its plugins, click and the terminal code:
-#: every one whose name starts so, and the names below, are part of an answer's key
-ENVIRONMENT_PREFIXES = ("TEMPLAR_", "ORB_")
-ENVIRONMENT_NAMES = (
-    "NO_COLOR",
-    "FORCE_COLOR",
-    "CLICOLOR",
-    "CLICOLOR_FORCE",
-    "COLUMNS",
-    "LINES",
-    "TERM",
-    "HOME",
-    "XDG_CACHE_HOME",
-    "LANG",
-    "LANGUAGE",
-    "LC_ALL",
-    "LC_CTYPE",
-    "LC_MESSAGES",
-    "PYTHONIOENCODING",
-    "PYTHONUTF8",
-    "PYTHONPATH",
-)
-
 #: The commands marked :func:`read_only`: only their invocations are recorded (a
 #: plugin's command is never answered from the cache).
 READ_ONLY_COMMANDS = frozenset({"list", "show", "validate"})
-_GLOBAL_OPTIONS_WITH_VALUES = frozenset({"--config-dir", "--color"})
 
 #: the recording of the command under way in this process (one at a time)
 _recording: Recording | None = None
 _hook_installed = False
-
-
-def invocation_key_material(args: Sequence[str]) -> dict[str, Any]:
-    """Everything about this invocation, besides files, that can change its output."""
-    import shutil
-
-    env = {
-        name: value
-        for name, value in os.environ.items()
-        if name.startswith(ENVIRONMENT_PREFIXES) or name in ENVIRONMENT_NAMES
-    }
-    streams = (sys.stdin, sys.stdout, sys.stderr)
-    return {
-        "argv": list(args),
-        "cwd": os.getcwd(),
-        "env": env,
-        "tty": [_isatty(stream) for stream in streams],
-        "terminal": list(shutil.get_terminal_size()),
-        "encoding": [
-            [getattr(s, "encoding", None), getattr(s, "errors", None)] for s in streams[1:]
-        ],
-        # -W / PYTHONWARNINGS and -X options can turn a warning into an error
-        "python": [
-            sys.executable,
-            sys.version,
-            repr(sys.flags),
-            sys.warnoptions,
-            sorted(map(str, sys._xoptions.items())),
-            sys.path,
-        ],
-    }
-
-
-def _isatty(stream: Any) -> bool:
-    try:
-        return bool(stream.isatty())
-    except (AttributeError, ValueError, OSError):
-        return False
-
-
-def config_dir_of(args: Sequence[str]) -> str | None:
-    """The resolved config directory the arguments name (``--config-dir``, given before
-    or after the command, else ``$TEMPLAR_CONFIG_DIR``, ``$ORB_CONFIG_DIR``, ``.``);
-    ``None`` when it is not a directory (the command will say so)."""
-    chosen: str | None = None
-    for index, arg in enumerate(args):
-        if arg == "--":
-            break
-        if arg == "--config-dir" and index + 1 < len(args):
-            chosen = args[index + 1]
-        elif arg.startswith("--config-dir="):
-            chosen = arg.partition("=")[2]
-    if chosen is None:
-        chosen = os.environ.get("TEMPLAR_CONFIG_DIR") or os.environ.get("ORB_CONFIG_DIR") or "."
-    path = os.path.realpath(os.path.expanduser(chosen))
-    return path if os.path.isdir(path) else None
-
-
-def command_of(args: Sequence[str]) -> str | None:
-    """The command the arguments name: the first word that is neither a global option
-    nor the value of one (``--config-dir DIR``, ``--color WHEN``)."""
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in _GLOBAL_OPTIONS_WITH_VALUES:
-            skip = True
-        elif not arg.startswith("-"):
-            return arg
-    return None
 
 
 def serve(argv: Sequence[str] | None) -> Recording | None:
