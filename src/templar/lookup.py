@@ -34,7 +34,7 @@ from __future__ import annotations
 from templar.assemble import Assembler
 from templar.errors import TemplarError
 from templar.state import EngineState
-from templar.storage import StorageBackend
+from templar.storage import StorageBackend, template_layers
 
 #: After this many one-template reads, an engine loads everything: a caller asking for
 #: template after template (an API loop over ids) is better served by one full load.
@@ -47,14 +47,12 @@ def assemble_one(
     """A load holding only ``template_id`` (of instance ``provider``, when given), made
     by ``assembler`` from that template's entries in every layer; ``None`` when only
     the full load can answer (see the module's docstring)."""
-    read_template = getattr(storage, "read_template", None)  # optional in the contract
-    if not callable(read_template):
-        return None
+    if not callable(getattr(storage, "read_template", None)):  # optional in the contract
+        return None  # SQL: reading every row costs what a load does, which may go stale
     try:
-        sources = storage.list_sources()
+        layers = template_layers(storage, template_id)  # the read `templates set` makes
     except (OSError, TemplarError):
         return None
-    layers = [read_template(source, template_id) for source in sources]
     if not any(layer.templates for layer in layers):
         return None
     state = assembler.assemble(layers)
