@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
-from templar.errors import ConfigurationError, TemplateParseError
+from templar.errors import ConfigurationError
 
 if TYPE_CHECKING:
     from templar.orb.config import OrbConfig
@@ -124,7 +124,7 @@ def load_settings(config_dir: Path) -> tuple[EngineSettings, Path | None]:
     config implies, and ``config.json`` as the file (see :mod:`templar.orb`).
     """
     from templar.orb.config import load_orb_config
-    from templar.reader import read_document
+    from templar.reader import read_config_mapping
 
     path = find_settings_file(config_dir)
     if path is None:
@@ -132,19 +132,9 @@ def load_settings(config_dir: Path) -> tuple[EngineSettings, Path | None]:
         if orb is not None:
             return orb.engine_settings(), orb.config_file
         return EngineSettings(), None
-    try:
-        data = read_document(path)
-    except TemplateParseError as e:
-        raise ConfigurationError(e.message, **e.context) from e
+    data = read_config_mapping(path, "the engine config")
     if data is None:
         return EngineSettings(), path
-    if not isinstance(data, dict):
-        raise ConfigurationError(
-            f"{path}:1:1: the engine config must be a mapping, not {type(data).__name__}",
-            file=str(path),
-            line=1,
-            column=1,
-        )
     return validate_settings(data, path), path
 
 

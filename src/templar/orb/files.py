@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from templar.errors import ConfigurationError, TemplateParseError
+from templar.errors import ConfigurationError
 
 
 @dataclass(frozen=True)
@@ -24,22 +24,9 @@ class OrbFile:
 def read_config_file(path: Path) -> dict[str, Any]:
     """The mapping ``path`` holds (``{}`` when empty); a file that does not parse or
     holds anything else is a :class:`ConfigurationError` naming its line."""
-    from templar.reader import read_document
+    from templar.reader import read_config_mapping
 
-    try:
-        data = read_document(path)
-    except TemplateParseError as e:
-        raise ConfigurationError(e.message, **e.context) from e
-    if data is None:
-        return {}
-    if not isinstance(data, dict):
-        raise ConfigurationError(
-            f"{path}:1:1: an ORB config must be a mapping, not {type(data).__name__}",
-            file=str(path),
-            line=1,
-            column=1,
-        )
-    return data
+    return read_config_mapping(path, "an ORB config") or {}
 
 
 def section(file: OrbFile, *path: str) -> Any:

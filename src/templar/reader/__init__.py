@@ -43,7 +43,7 @@ import stat
 from pathlib import Path
 from typing import Any
 
-from templar.errors import TemplateParseError
+from templar.errors import ConfigurationError, TemplateParseError
 from templar.reader.careful import parse_yaml_carefully, read_carefully
 from templar.reader.document import (
     MAX_DEPTH,
@@ -148,6 +148,27 @@ def parse_layer_document(path: Path, raw: bytes) -> ParsedDocument:
 def read_document(path: Path) -> Any:
     """Read and parse one file strictly (see :func:`parse_document`)."""
     return parse_document(path, read_bytes(path))
+
+
+def read_config_mapping(path: Path, what: str) -> dict[str, Any] | None:
+    """The mapping a config file (``templar.yaml``, ORB's ``config.json``) holds, or
+    ``None`` when it is empty; a file that does not parse or holds anything else is a
+    :class:`~templar.errors.ConfigurationError` naming its line (``what`` names the
+    file in the message: "the engine config")."""
+    try:
+        data = read_document(path)
+    except TemplateParseError as e:
+        raise ConfigurationError(e.message, **e.context) from e
+    if data is None:
+        return None
+    if not isinstance(data, dict):
+        raise ConfigurationError(
+            f"{path}:1:1: {what} must be a mapping, not {type(data).__name__}",
+            file=str(path),
+            line=1,
+            column=1,
+        )
+    return data
 
 
 def _check_utf8(path: Path, raw: bytes) -> None:
