@@ -13,7 +13,6 @@ import re
 import stat
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,7 @@ from templar.reader import parse_document, parse_layer_document, read_bytes, rea
 from templar.settings import SETTINGS_FILE_NAMES
 from templar.storage import LayerChange, LayerSource, RawLayer
 from templar.storage.documents import raw_template, templates_from_document, unparsable_layer
+from templar.storage.entrytext import EntryText
 
 if TYPE_CHECKING:
     from templar.settings import EngineSettings
@@ -60,7 +60,7 @@ class FileStorage:
         #: (location, template id) -> the scan :meth:`read_template` made (see there)
         self._scans: dict[tuple[str, str], Scan] = {}
         #: the entries :meth:`read_template` found, by file, and the file's stat then
-        self._entries: dict[str, tuple[_StatKey | None, list[_EntryText]]] = {}
+        self._entries: dict[str, tuple[_StatKey | None, list[EntryText]]] = {}
         #: what a file name makes of a file: Templar's hierarchy names, and in an ORB
         #: config dir ORB's names as well (see :mod:`templar.orb`)
         self.layer_source_for: Callable[[Path], LayerSource | None] = layer_source_for
@@ -231,7 +231,7 @@ class FileStorage:
             text = decoded[0]
             scan = scan_document(text, format_of(path), template_id)
             found = scan.found
-            entry = _EntryText.of(path, text, scan) if found is not None else None
+            entry = EntryText.of(path, text, scan) if found is not None else None
             if entry is not None and found is not None and scan.json is not None:
                 # the reader's meaning of the value (a key written twice, a NaN), not json's
                 found = (parse_document(path, entry.raw), found[1])
@@ -358,65 +358,6 @@ def layer_source_for(path: Path) -> LayerSource | None:
     # directory): reading it then reports why, instead of the layer silently vanishing.
     kind = _KIND_BY_SUFFIX[match["kind"]] if match["kind"] else LayerKind.SHARED
     return LayerSource(kind, match["scope"], str(path))
-
-
-@dataclass
-class _EntryText:
-    """The text of one template's entry in a file, where it starts there, and its
-    position index, built the first time a position in it is asked for."""
-
-    path: Path
-    #: the template's document path in the file, and in its own text parsed alone
-    doc_path: tuple[Any, ...]
-    inner: tuple[Any, ...]
-    raw: bytes
-    #: the 1-based line the text starts on, and the characters before it on that line
-    line: int
-    column: int
-    #: where the template itself is, when its own text cannot say (a JSON value)
-    own: Location | None = None
-    index: PositionIndex | None = None
-    indexed: bool = False
-
-    @classmethod
-    def of(cls, path: Path, text: str, scan: Scan) -> _EntryText:
-        """The entry ``scan`` found in ``text`` (the text it scanned)."""
-
-        def place(offset: int) -> Location:  # 1-based line, characters before on it
-            return (text.count("\n", 0, offset) + 1, offset - text.rfind("\n", 0, offset) - 1)
-
-        assert scan.found is not None
-        own = None
-        container, found = scan.yaml if scan.yaml is not None else (None, None)
-        if container is not None and found is not None:  # whole lines
-            start, end = found.start, found.end
-            inner: tuple[Any, ...] = (found.key,) if container.kind == "map" else (0,)
-        elif scan.json is not None and scan.json.index is not None:  # a value, maybe mid-line
-            member = scan.json.container.entries[scan.json.index]
-            start, end, inner = member.value_start, member.value_end, ()
-            own_line, before = place(member.start)  # its key, or the value in a list
-            own = (own_line, before + 1)
-        else:
-            from templar.storage.edits import ScanUnsure
-
-            raise ScanUnsure("the scan found the template but says not where")
-        line, column = place(start)
-        raw = text[start:end].encode()
-        return cls(path, scan.found[1], inner, raw, line, column, own)
-
-    def locate(self, doc_path: tuple[Any, ...], *, value: bool = False) -> Location | None:
-        """Where ``doc_path`` (at or below the template) is in the file: as the whole
-        file's :class:`PositionIndex` would say, from the entry's text alone."""
-        if not self.indexed:
-            self.index = PositionIndex.parse(self.path, self.raw)
-            self.indexed = True
-        below = tuple(doc_path[len(self.doc_path) :])
-        path = (*self.inner, *below)
-        found = self.index.locate(path, value=value) if self.index and path else None
-        if found is None:  # nothing below the template is there: the template itself
-            return self.own
-        line, column = found
-        return (line + self.line - 1, column + self.column if line == 1 else column)
 
 
 def _directory_identity(path: Path) -> tuple[int, int] | None:
