@@ -182,15 +182,7 @@ def floor_warm_load_in_a_new_process(entry: Path) -> float:
     """The warm floor timed as :func:`warm_load_in_a_new_process` times the engine: in
     a fresh interpreter, its import (orjson) before the clock starts, then the cached
     bytes read and decoded."""
-    out = subprocess.run(
-        [sys.executable, "-c", _FLOOR_IN_A_NEW_PROCESS, str(entry)],
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise RuntimeError(f"the warm floor in a new process failed:\n{out.stderr[-2000:]}")
-    return float(out.stdout)
+    return _seconds_in_a_new_process(_FLOOR_IN_A_NEW_PROCESS, entry, "the warm floor")
 
 
 def settled(directory: Path) -> None:
@@ -211,14 +203,19 @@ def settled(directory: Path) -> None:
 
 def warm_load_in_a_new_process(directory: Path) -> float:
     """A warm load timed inside a fresh interpreter: nothing in memory but modules."""
+    return _seconds_in_a_new_process(_WARM_IN_A_NEW_PROCESS, directory, "the warm load")
+
+
+def _seconds_in_a_new_process(script: str, argument: Path, what: str) -> float:
+    """Run ``script`` in a fresh interpreter; it prints the seconds it timed."""
     out = subprocess.run(
-        [sys.executable, "-c", _WARM_IN_A_NEW_PROCESS, str(directory)],
+        [sys.executable, "-c", script, str(argument)],
         capture_output=True,
         text=True,
         check=False,
     )
     if out.returncode != 0:
-        raise RuntimeError(f"the warm load in a new process failed:\n{out.stderr[-2000:]}")
+        raise RuntimeError(f"{what} in a new process failed:\n{out.stderr[-2000:]}")
     return float(out.stdout)
 
 

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from templar.cache import codec
 from templar.cache.answers import ANSWER, owner_prefix
 from templar.cache.codec import FileStateRecord
-from templar.cache.directory import CACHE_DIR_ENV, resolve_cache_dir
+from templar.cache.directory import resolve_cache_dir
 from templar.cache.disk import CorruptEntryError
 from templar.cache.keys import (
     HITS,
@@ -30,8 +30,6 @@ from templar.cache.keys import (
     STATS_MISSES,
     files_key,
     layer_key,
-    plugins_fingerprint,
-    state_key,
 )
 from templar.cache.store import CacheStore
 from templar.locate import AnchoredPositions
@@ -41,17 +39,7 @@ if TYPE_CHECKING:
     from templar.settings import CacheSettings
     from templar.state import EngineState
 
-__all__ = [
-    "CACHE_DIR_ENV",
-    "CacheEntryInfo",
-    "CacheInfo",
-    "CachedState",
-    "FileStateRecord",
-    "TemplateCache",
-    "plugins_fingerprint",
-    "resolve_cache_dir",
-    "state_key",
-]
+__all__ = ["CacheEntryInfo", "CacheInfo", "CachedState", "TemplateCache"]
 
 #: how long an entry's age and hits outlive it, so that an expired entry can still be
 #: reported as expired
