@@ -17,8 +17,8 @@ from templar.models import LayerKind
 from templar.storage import LayerChange
 
 from templar_sql import SqlStorage
+from templar_sql.database import RETRY_DELAYS
 from templar_sql.pgserver import ThrowawayPostgres, find_bin_dir
-from templar_sql.storage import RETRY_DELAYS
 
 
 @pytest.fixture(scope="module")

@@ -14,25 +14,21 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from templar_sql.storage import (
-        NOTIFY_CHANNEL,
-        URL_ENVIRONMENT_VARIABLE,
-        AuditEntry,
-        SqlStorage,
-        default_actor,
-        location_of,
-        normalise_url,
-    )
+    from templar_sql.audit import AuditEntry, default_actor
+    from templar_sql.database import normalise_url
+    from templar_sql.layers import location_of
+    from templar_sql.notify import NOTIFY_CHANNEL
+    from templar_sql.storage import URL_ENVIRONMENT_VARIABLE, SqlStorage
     from templar_sql.tables import SCHEMA_VERSION
 
 _WHERE = {
-    "NOTIFY_CHANNEL": "storage",
+    "NOTIFY_CHANNEL": "notify",
     "URL_ENVIRONMENT_VARIABLE": "storage",
-    "AuditEntry": "storage",
+    "AuditEntry": "audit",
     "SqlStorage": "storage",
-    "default_actor": "storage",
-    "location_of": "storage",
-    "normalise_url": "storage",
+    "default_actor": "audit",
+    "location_of": "layers",
+    "normalise_url": "database",
     "SCHEMA_VERSION": "tables",
 }
 

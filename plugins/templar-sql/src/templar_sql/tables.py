@@ -15,9 +15,11 @@ release is refused with a clear message instead of being misread.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import BigInteger, Column, DateTime, Index, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Column, DateTime, Index, Table, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
+from templar.errors import StorageError
 
 #: The version of this schema, recorded in ``templar_state.schema_version``.
 SCHEMA_VERSION = 1
@@ -99,6 +101,16 @@ class AuditRecord(SQLModel, table=True):
 #: Every table of the schema, in creation order.
 TABLES = (StateRecord, LayerRecord, TemplateRecord, AuditRecord)
 
+# The same tables as SQLAlchemy Core sees them: every query is built on these.
+#: ``templar_state``
+STATE = cast(Table, StateRecord.__table__)  # type: ignore[attr-defined]
+#: ``template_layers``
+LAYERS = cast(Table, LayerRecord.__table__)  # type: ignore[attr-defined]
+#: ``templates``
+TEMPLATES = cast(Table, TemplateRecord.__table__)  # type: ignore[attr-defined]
+#: ``template_audit``
+AUDIT = cast(Table, AuditRecord.__table__)  # type: ignore[attr-defined]
+
 #: Statements that make ``template_audit`` append-only, per dialect (idempotent).
 APPEND_ONLY_AUDIT = {
     "sqlite": [
@@ -117,3 +129,14 @@ APPEND_ONLY_AUDIT = {
         "FOR EACH STATEMENT EXECUTE FUNCTION template_audit_append_only()",
     ],
 }
+
+
+def check_schema_version(found: int, where: str) -> None:
+    """Refuse a database whose schema (``found``) is newer than :data:`SCHEMA_VERSION`:
+    a :class:`~templar.errors.StorageError` naming ``where`` (the database's URL)."""
+    if found > SCHEMA_VERSION:
+        raise StorageError(
+            f"{where}: the database schema is version {found}, newer than this templar-sql "
+            f"understands ({SCHEMA_VERSION}); upgrade templar-sql",
+            url=where,
+        )
