@@ -141,3 +141,21 @@ def test_explain_suggests_ids_and_names_a_replacing_merge(
         engine.explain("wbe")
     assert engine.explain("web").merge == "replace"
     assert "name" not in [f.field for f in engine.explain("web").fields]
+
+
+def test_explain_load_of_a_load_served_stale_explains_the_cached_values(
+    write: WriteFile, config_dir: Path
+) -> None:
+    from templar.provenance import explain_load
+
+    write("templates.yaml", [{"template_id": "a", "name": "A", "configuration": {"x": 1}}])
+    engine = TemplateEngine(config_dir, use_cache=False)
+    state, locator = engine.state, engine.session.locator
+    read = explain_load(state, "a", None, merge="deep", locator=locator)
+    assert [layer.layer for layer in read.layers] == ["shared"]
+    assert read["configuration.x"].source.line is not None  # read from the file
+    state.served_stale = "the database is down"  # what a load of the last cached one says
+    stale = explain_load(state, "a", None, merge="deep", locator=locator)
+    assert [layer.layer for layer in stale.layers] == ["cached"]
+    assert stale["configuration.x"].source.record == {"served": "the database is down"}
+    assert stale["name"].value == "A"

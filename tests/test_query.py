@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from templar import TemplateEngine
 from templar.errors import TemplarError
 from templar.models import TemplateDTO
-from templar.query import check_scope, get_template, list_templates, search
+from templar.query import (
+    check_scope,
+    get_template,
+    list_templates,
+    search,
+    search_templates,
+    validation_report,
+)
 from templar.state import EngineState, ProviderInstance
 
 PROD, DEV = ProviderInstance("prod", "aws"), ProviderInstance("dev", "aws")
@@ -59,3 +69,29 @@ def test_search_matches_as_text_and_in_configuration(loaded: EngineState) -> Non
     assert [t.provider_name for t in search(everything, {"size": "5"})] == ["prod"]
     assert [t.provider_name for t in search(everything, {"tags.team": "x"})] == ["dev"]
     assert search(everything, {}) == everything
+
+
+def test_search_templates_leaves_inactive_ones_out_unless_asked_about_them(
+    loaded: EngineState,
+) -> None:
+    def found(criteria: dict[str, object], **scope: object) -> list[tuple[str, str]]:
+        matches = search_templates(loaded, {"aws"}, criteria, **scope)  # type: ignore[arg-type]
+        return [(t.provider_name, t.template_id) for t in matches]
+
+    assert found({}) == [("prod", "a"), ("dev", "a")]
+    assert found({}, active_only=False) == [("prod", "a"), ("prod", "b"), ("dev", "a")]
+    assert found({"is_active": False}) == [("prod", "b")]  # a criterion on it is obeyed
+    assert found({"is_active": False}, active_only=True) == []
+    assert found({"template_id": "a"}, provider="dev") == [("dev", "a")]
+    with pytest.raises(TemplarError, match="unknown provider instance 'stage'"):
+        found({}, provider="stage")
+
+
+def test_validation_report_holds_every_result_and_file_issue(config_dir: Path) -> None:
+    (config_dir / "templates.yaml").write_text("- {template_id: a}\n- {template_id: b}\n")
+    (config_dir / "genericprov_templates.yaml").write_text("- template_id: [\n")
+    state = TemplateEngine(config_dir, use_cache=False).state
+    report = validation_report(state)
+    assert [r.template_id for r in report] == ["a", "b"]
+    assert [i.file for i in report.file_issues] == [str(config_dir / "genericprov_templates.yaml")]
+    assert report.results is not state.results  # the caller's to change

@@ -25,7 +25,7 @@ from templar import (
     TemplateEngine,
     hookimpl,
 )
-from templar.watch import Watcher
+from templar.watch import Watcher, watch
 from tests.conftest import WriteFile
 
 #: Short enough to keep the suite fast, long enough to fold a save's several events.
@@ -316,6 +316,21 @@ def test_iterating_and_stopping_from_another_thread(two: None, config_dir: Path)
     received = list(watcher)  # ends when stop() is called
     thread.join()
     assert [e.changed for e in received] == [{"generic": ["a"]}]
+
+
+def test_watch_starts_the_watcher_only_when_given_a_callback(two: None, config_dir: Path) -> None:
+    engine = TemplateEngine(config_dir)
+    to_iterate = watch(engine, debounce_ms=DEBOUNCE_MS)  # the engine, or its reloader
+    assert not to_iterate.running and not to_iterate.ready.is_set()
+    events = Events()
+    started = watch(engine.reloader, events, debounce_ms=DEBOUNCE_MS)
+    try:
+        assert started.running and started.ready.is_set()
+        (config_dir / "templates.yaml").write_text(yaml_templates(("a", "called"), ("b", "B")))
+        assert events.next().changed == {"generic": ["a"]}
+    finally:
+        started.stop()
+    assert not started.running
 
 
 def test_awatch_under_asyncio(two: None, config_dir: Path) -> None:

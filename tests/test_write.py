@@ -62,6 +62,17 @@ def test_an_edit_lands_where_the_winning_value_lives(config_dir: Path) -> None:
     assert e.get_template("web").configuration["replicas"] == 6  # type: ignore[union-attr]
 
 
+def test_the_writer_takes_fields_by_path_or_by_dotted_name(config_dir: Path) -> None:
+    e = engine(config_dir)
+    e.writer.set_fields("web", {("configuration", "replicas"): 7, "configuration.image": "x:1"})
+    assert (config_dir / "genericinst_templates.yaml").read_text() == INSTANCE_LAYER.replace(
+        "replicas: 4   # prod", "replicas: 7   # prod"
+    )
+    assert (config_dir / "genericprov_templates.yaml").read_text() == PROVIDER_LAYER.replace(
+        "nginx:1.27", "x:1"
+    )
+
+
 def test_a_field_only_the_provider_layer_has_is_changed_there(config_dir: Path) -> None:
     engine(config_dir).set_fields("web", {"configuration.image": "nginx:1.28"})
     assert (config_dir / "genericprov_templates.yaml").read_text() == PROVIDER_LAYER.replace(

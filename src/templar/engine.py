@@ -1,35 +1,31 @@
 """The engine users import: :class:`TemplateEngine`, a facade over the pipeline.
 
-Each method is one delegation to the module that does the work: :mod:`templar.session`
-(the pipeline and the current load), :mod:`templar.query`, :mod:`templar.provenance`,
-:mod:`templar.reload` and :mod:`templar.watch`.
+Each method delegates to the module that does the work: :mod:`templar.session` (the
+pipeline and the current load), query, provenance, reload, watch, write, cache.admin.
 """
 
 from __future__ import annotations
 
 import os
 from collections.abc import Callable, Mapping, Sequence
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import templar.cache  # its front imports templar.cache.admin on first use
 from templar import provenance, query
-from templar.models import (
-    ChangeEvent,
-    TemplateCacheEntryDTO,
-    TemplateDTO,
-    TemplateExplanation,
-    ValidationReport,
-)
+from templar.models import ChangeEvent, ValidationReport
 from templar.plugins import PluginHost
-from templar.providers import ProviderSpec
 from templar.reload import Reloader
 from templar.session import EngineSession, gc_paused
-from templar.settings import EngineSettings, load_settings, resolve_config_dir, validate_settings
+from templar.settings import EngineSettings, resolve_config_dir, settings_for
 from templar.state import EngineState, ProviderInstance
-from templar.storage import StorageBackend
 
 if TYPE_CHECKING:
     from templar.cache import CacheInfo, TemplateCache
+    from templar.models import TemplateCacheEntryDTO, TemplateDTO, TemplateExplanation
+    from templar.providers import ProviderSpec
+    from templar.storage import StorageBackend
     from templar.watch import Watcher
     from templar.write import TemplateWriter, WriteResult
 
@@ -64,24 +60,16 @@ class TemplateEngine:
         use_cache: bool = True,
     ) -> None:
         directory = resolve_config_dir(config_dir)
-        settings_file: Path | None = None
-        from_file = settings is None
-        if settings is None:
-            settings, settings_file = load_settings(directory)
-        elif not isinstance(settings, EngineSettings):
-            settings = validate_settings(dict(settings))
         #: the pipeline and the current load, which every method delegates to
         self.session = EngineSession(
             directory,
-            settings,
-            settings_file,
-            settings_from_file=from_file,
+            *settings_for(directory, settings),
+            settings_from_file=settings is None,
             plugins=PluginHost(load_entrypoints=load_entrypoints, extra_plugins=plugins),
             use_cache=use_cache,
         )
         #: reloads the session: the public API that hot reload drives
         self.reloader = Reloader(self.session, self._emit)
-        self._writer: TemplateWriter | None = None
 
     @classmethod
     def from_settings(
@@ -96,8 +84,6 @@ class TemplateEngine:
 
     def __repr__(self) -> str:
         return f"TemplateEngine(config_dir={str(self.config_dir)!r})"
-
-    # -- what it is made of -----------------------------------------------------------
 
     @property
     def config_dir(self) -> Path:
@@ -136,8 +122,7 @@ class TemplateEngine:
 
     @property
     def cache(self) -> TemplateCache | None:
-        """The on-disk cache, or ``None`` when ``use_cache=False`` or ``cache.enabled``
-        is false."""
+        """The on-disk cache, or ``None`` when ``use_cache=False`` or ``cache.enabled`` is false."""
         return self.session.cache
 
     @property
@@ -161,23 +146,15 @@ class TemplateEngine:
         self.plugins.unregister(name)
         self.session.forget()
 
-    # -- queries ----------------------------------------------------------------------
-
     def list_templates(
         self,
         provider: str | None = None,
         provider_type: str | None = None,
         active_only: bool = True,
     ) -> list[TemplateDTO]:
-        """Every valid effective template, instance by instance, in file order.
-
-        Inactive templates (``is_active: false``) are left out unless ``active_only``
-        is false, as in :meth:`search_templates`.
-
-        :param provider: only this provider instance.
-        :param provider_type: only instances of this provider type.
-        :param active_only: leave out templates with ``is_active: false``.
-        """
+        """Every valid effective template, instance by instance, in file order: of instance
+        ``provider`` or of type ``provider_type`` only, when given; without those that say
+        ``is_active: false`` unless ``active_only`` is false (as in :meth:`search_templates`)."""
         query.check_scope(self.state, self.providers, provider, provider_type)
         return query.list_templates(self.state, provider, provider_type, active_only)
 
@@ -185,7 +162,6 @@ class TemplateEngine:
         """One template by id, or ``None``, active or not. Without ``provider``, an id
         that several instances define raises :class:`~templar.AmbiguousTemplateError`
         naming them; an unknown ``provider`` is a :class:`~templar.TemplarError`."""
-        # nothing loaded yet: one template's entries are read, not every file
         state = self.session.one_template(template_id, provider) or self.state
         query.check_scope(state, self.providers, provider, None)
         return query.get_template(state, template_id, provider)
@@ -198,26 +174,20 @@ class TemplateEngine:
         provider_type: str | None = None,
         active_only: bool | None = None,
     ) -> list[TemplateDTO]:
-        """Templates whose fields equal every criterion.
+        """Templates whose fields equal every criterion; ``search_templates({})`` is
+        ``list_templates()``. Inactive ones are left out unless ``active_only=False`` or,
+        when ``active_only`` is not given, a criterion is on ``is_active`` itself.
 
-        Like :meth:`list_templates`, inactive templates are left out by default; pass
-        ``active_only=False`` to include them. A criterion on ``is_active`` itself
-        (``{"is_active": False}``) is obeyed as written when ``active_only`` is not
-        given. ``search_templates({})`` is ``list_templates()``.
-
-        Keys are field names or dotted paths (``configuration.max_number``); a key
-        that is not a core field is looked up in ``configuration``. A value matches
-        when equal, equal as text (``"5"`` matches ``5``, ``"true"`` matches ``True``),
-        or contained in a list field. The other arguments are as for :meth:`list_templates`.
-        """
-        if active_only is None:
-            active_only = "is_active" not in criteria
-        return query.search(self.list_templates(provider, provider_type, active_only), criteria)
+        Keys are field names or dotted paths (``configuration.max_number``); a key that is
+        not a core field is looked up in ``configuration``. A value matches when equal, equal
+        as text (``"5"`` matches ``5``, ``"true"`` matches ``True``), or in a list field."""
+        return query.search_templates(
+            self.state, self.providers, criteria, provider, provider_type, active_only
+        )
 
     def validate(self) -> ValidationReport:
         """Validation results of every template and every file. Never raises for bad content."""
-        state = self.state
-        return ValidationReport(results=list(state.results), file_issues=list(state.file_issues))
+        return query.validation_report(self.state)
 
     def explain(self, template_id: str, provider: str | None = None) -> TemplateExplanation:
         """Where every field of one effective template comes from. With nothing loaded
@@ -229,31 +199,18 @@ class TemplateEngine:
                 # the cache keeps results, not provenance: read files
                 self.session.current = self.session.load(from_cache=False)
             state = self.state
-        if state.served_stale is not None:  # the storage is down: say so, serve the cache
-            return provenance.explain_cached(
-                state, template_id, provider, merge=self.settings.merge
-            )
-        return provenance.explain(
-            state,
-            template_id,
-            provider,
-            merge=self.settings.merge,
-            locator=self.session.locator,
+        return provenance.explain_load(
+            state, template_id, provider, merge=self.settings.merge, locator=self.session.locator
         )
 
     def stale_templates(self) -> dict[str, list[str]]:
         """Template ids served from their last good version (hot reload), per instance."""
         return {name: sorted(ids) for name, ids in self.state.stale.items() if ids}
 
-    # -- reloading --------------------------------------------------------------------
-
     def reload(self) -> ChangeEvent:
-        """Load again from the files, and ``templar.yaml`` unless settings came from code.
-
-        Only files that changed are parsed again, and only templates whose layers
-        changed are merged and validated again. Returns what changed; when something
-        did, plugins see the event through ``templar_on_change``.
-        """
+        """Load again from the files, and ``templar.yaml`` unless settings came from code;
+        only changed files are parsed, and only templates whose layers changed merged and
+        validated, again. Returns what changed; plugins see it in ``templar_on_change``."""
         return self.reloader.reload() or ChangeEvent()
 
     def watch(
@@ -262,20 +219,15 @@ class TemplateEngine:
         *,
         debounce_ms: int | None = None,
     ) -> Watcher:
-        """Hot reload: reload whenever a layer file or ``templar.yaml`` changes.
+        """Hot reload: reload whenever a layer file or ``templar.yaml`` changes, once no change
+        came for ``debounce_ms`` (default ``watch.debounce_ms``). Iterate the returned
+        :class:`~templar.watch.Watcher` for :class:`ChangeEvent` objects, or give ``on_change``
+        to have it called with each from a background thread; ``stop()`` ends either. An
+        invalid new version of a template leaves its last good one, listed as stale (see
+        docs/cache-and-hot-reload.md)."""
+        from templar.watch import watch
 
-        Without ``on_change``, iterate the returned :class:`~templar.watch.Watcher` for
-        :class:`ChangeEvent` objects. With it, the watcher runs in a background thread
-        and calls ``on_change`` for each event. Either way ``stop()`` ends it. A template
-        whose new version is invalid keeps its last good version and is listed as
-        stale; see docs/cache-and-hot-reload.md.
-
-        :param debounce_ms: quiet time before reloading; default ``watch.debounce_ms``.
-        """
-        from templar.watch import Watcher
-
-        watcher = Watcher(self.reloader, debounce_ms=debounce_ms, on_change=on_change)
-        return watcher.start() if on_change is not None else watcher
+        return watch(self.reloader, on_change, debounce_ms=debounce_ms)
 
     def awatch(self, *, debounce_ms: int | None = None) -> Watcher:
         """:meth:`watch` for asyncio: ``async for event in engine.awatch(): ...``."""
@@ -287,16 +239,12 @@ class TemplateEngine:
         for _ in self.plugins.call_each("templar_on_change", event=event, engine=self):
             pass
 
-    # -- writing --------------------------------------------------------------------------
-
-    @property
+    @cached_property
     def writer(self) -> TemplateWriter:
         """Saves and deletes this engine's templates (:mod:`templar.write`)."""
         from templar.write import TemplateWriter
 
-        if self._writer is None:
-            self._writer = TemplateWriter(self.session, self.reloader)
-        return self._writer
+        return TemplateWriter(self.session, self.reloader)
 
     def save_template(
         self,
@@ -306,10 +254,9 @@ class TemplateEngine:
     ) -> WriteResult:
         """Create or update one template, given whole, keeping the files' comments and
         layout. An edit lands in the layer holding the winning value of each field it
-        changes, a new template in the provider layer; ``layer`` (``instance``,
-        ``type``, ``provider``, ``shared``) picks one. The merged result is validated
-        first: an invalid one raises :class:`~templar.write.InvalidTemplateError` and
-        nothing is written."""
+        changes, a new template in the provider layer; ``layer`` (``instance``, ``type``,
+        ``provider``, ``shared``) picks one. An invalid merged result raises
+        :class:`~templar.write.InvalidTemplateError` and nothing is written."""
         return self.writer.save_template(template, layer=layer, provider=provider)
 
     def set_fields(
@@ -321,8 +268,7 @@ class TemplateEngine:
     ) -> WriteResult:
         """Set fields of one template by dotted path (``{"configuration.max_number": 20}``;
         ``None`` unsets); where each lands and the validation are as for :meth:`save_template`."""
-        paths = {tuple(key.split(".")): value for key, value in values.items()}
-        return self.writer.set_fields(template_id, paths, layer=layer, provider=provider)
+        return self.writer.set_fields(template_id, values, layer=layer, provider=provider)
 
     def delete_template(
         self,
@@ -338,65 +284,17 @@ class TemplateEngine:
             template_id, provider=provider, layer=layer, all_layers=all_layers
         )
 
-    # -- the cache ----------------------------------------------------------------------
-
     def cache_entries(self) -> list[TemplateCacheEntryDTO]:
         """The templates of the current load as the on-disk cache holds them, with the
         number of times that cached load was served; empty when it is not cached."""
-        state = self.state
-        cache = self.cache
-        if cache is None or state.cache_key is None:
-            return []
-        info = cache.entry_info(state.cache_key)
-        if info is None:
-            return []
-        return [
-            TemplateCacheEntryDTO(
-                template=template,
-                cached_at=info.cached_at,
-                ttl_seconds=cache.ttl_seconds,
-                hit_count=info.hit_count,
-            )
-            for templates in state.templates.values()
-            for template in templates.values()
-        ]
+        return templar.cache.cache_entries(self.session)
 
     def cache_info(self) -> CacheInfo:
-        """Directory, size, entries, hits and misses of the cache, and the entry of
-        this config directory (``templates cache info``)."""
-        from templar.cache import CacheInfo, TemplateCache
-
-        cache = self.cache
-        if cache is None:
-            unused = TemplateCache.for_settings(self.settings.cache, self.config_dir)
-            return CacheInfo(
-                directory=str(unused.directory), enabled=False, ttl_seconds=unused.ttl_seconds
-            )
-        try:
-            return cache.info(self.session.cache_key(self.session.layer_reader().snapshot()))
-        finally:
-            cache.close()
+        """Directory, size, entries, hits and misses of the cache, and this config's entry."""
+        return templar.cache.cache_info(self.session)
 
     def clear_cache(self, *, everything: bool = False) -> int:
-        """Remove this engine's entries from the cache; returns how many there were.
-
-        This engine's entries are the loads of its config directory and the parsed
-        files of its layers; other config directories sharing the cache directory
-        keep theirs. ``everything=True`` empties the whole cache directory, every
-        config directory's entries and the hit/miss counters (``templates cache clear
-        --all``).
-        """
-        from templar.cache import TemplateCache
-        from templar.errors import TemplarError
-
-        cache = self.cache or TemplateCache.for_settings(self.settings.cache, self.config_dir)
-        try:
-            if everything:
-                return cache.clear()
-            try:
-                locations = {source.location for source in self.storage.list_sources()}
-            except (OSError, TemplarError):  # cannot list now: what lies under the dir
-                locations = set()
-            return cache.clear_config_dir(self.config_dir, locations)
-        finally:
-            cache.close()
+        """Remove this engine's entries (the loads of its config directory, the parsed files
+        of its layers) from the cache; returns how many there were. Other config directories
+        keep theirs; ``everything=True`` empties the whole cache directory and its counters."""
+        return templar.cache.clear_cache(self.session, everything=everything)

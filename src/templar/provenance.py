@@ -72,6 +72,22 @@ def explain(
     )
 
 
+def explain_load(
+    state: EngineState,
+    template_id: str,
+    provider: str | None,
+    *,
+    merge: str,
+    locator: Locator,
+) -> TemplateExplanation:
+    """The provenance of ``template_id`` in any load holding its versions or served
+    stale: :func:`explain`, or :func:`explain_cached` when the storage could not be
+    read and ``state`` is the last cached load (:attr:`EngineState.served_stale`)."""
+    if state.served_stale is not None:
+        return explain_cached(state, template_id, provider, merge=merge)
+    return explain(state, template_id, provider, merge=merge, locator=locator)
+
+
 def explain_cached(
     state: EngineState, template_id: str, provider: str | None, *, merge: str
 ) -> TemplateExplanation:

@@ -11,7 +11,7 @@ from templar.errors import (
     did_you_mean,
     unknown_provider_type,
 )
-from templar.models import TemplateDTO
+from templar.models import TemplateDTO, ValidationReport
 from templar.state import EngineState
 
 
@@ -71,6 +71,30 @@ def get_template(
         names = [name for name, _ in found]
         raise AmbiguousTemplateError(template_id, names)
     return found[0][1] if found else None
+
+
+def validation_report(state: EngineState) -> ValidationReport:
+    """The results of every template of ``state`` and the issues of every file, as
+    :meth:`templar.TemplateEngine.validate` returns them."""
+    return ValidationReport(results=list(state.results), file_issues=list(state.file_issues))
+
+
+def search_templates(
+    state: EngineState,
+    installed: Collection[str],
+    criteria: Mapping[str, Any],
+    provider: str | None = None,
+    provider_type: str | None = None,
+    active_only: bool | None = None,
+) -> list[TemplateDTO]:
+    """:meth:`templar.TemplateEngine.search_templates`: the templates of ``state`` in
+    scope (checked as by :func:`check_scope`) that meet every criterion (:func:`search`).
+    Inactive ones are left out unless ``active_only`` is false, or, when it is not
+    given, a criterion is on ``is_active`` itself."""
+    if active_only is None:
+        active_only = "is_active" not in criteria
+    check_scope(state, installed, provider, provider_type)
+    return search(list_templates(state, provider, provider_type, active_only), criteria)
 
 
 def search(templates: list[TemplateDTO], criteria: Mapping[str, Any]) -> list[TemplateDTO]:

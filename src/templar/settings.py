@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -136,6 +137,19 @@ def load_settings(config_dir: Path) -> tuple[EngineSettings, Path | None]:
     if data is None:
         return EngineSettings(), path
     return validate_settings(data, path), path
+
+
+def settings_for(
+    config_dir: Path, settings: EngineSettings | Mapping[str, Any] | None
+) -> tuple[EngineSettings, Path | None]:
+    """The settings an engine of ``config_dir`` runs with, and the file they were read
+    from: ``settings`` when given (a mapping is validated; no file), else the engine
+    config of ``config_dir`` (:func:`load_settings`)."""
+    if settings is None:
+        return load_settings(config_dir)
+    if isinstance(settings, EngineSettings):
+        return settings, None
+    return validate_settings(dict(settings)), None
 
 
 def validate_settings(data: dict[str, Any], path: Path | None = None) -> EngineSettings:

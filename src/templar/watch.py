@@ -42,6 +42,19 @@ class Reloadable(Protocol):
     def reloader(self) -> Reloader: ...
 
 
+def watch(
+    engine: Reloadable | Reloader,
+    on_change: Callable[[ChangeEvent], Any] | None = None,
+    *,
+    debounce_ms: int | None = None,
+) -> Watcher:
+    """A :class:`Watcher` of ``engine`` (:meth:`templar.TemplateEngine.watch`): with
+    ``on_change``, already watching in a background thread (:meth:`Watcher.start`);
+    without it, to iterate."""
+    watcher = Watcher(engine, debounce_ms=debounce_ms, on_change=on_change)
+    return watcher.start() if on_change is not None else watcher
+
+
 #: what the thread that follows the storage puts last in its queue
 _END = object()
 

@@ -23,6 +23,8 @@ pickled; value files only where Templar writes them), :mod:`templar.cache.direct
 layers as JSON) and :mod:`templar.cache.keys`. An entry whose header,
 length, checksum or JSON is wrong is dropped with a
 :class:`~templar.errors.TemplarCacheWarning` and the load goes on from the files.
+What the ``templates cache`` commands do for one engine (list, info, clear) is
+:mod:`templar.cache.admin`.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from templar.cache.directory import CACHE_DIR_ENV, resolve_cache_dir
 from templar.cache.keys import plugins_fingerprint, state_key
 
 if TYPE_CHECKING:
+    from templar.cache.admin import cache_entries, cache_info, clear_cache
     from templar.cache.codec import FileStateRecord
     from templar.cache.template_cache import (
         CachedState,
@@ -44,6 +47,7 @@ if TYPE_CHECKING:
 
 _HOMES = {
     "FileStateRecord": "templar.cache.codec",
+    **dict.fromkeys(["cache_entries", "cache_info", "clear_cache"], "templar.cache.admin"),
     **dict.fromkeys(
         ["CacheEntryInfo", "CacheInfo", "CachedState", "TemplateCache"],
         "templar.cache.template_cache",
@@ -52,8 +56,9 @@ _HOMES = {
 
 
 def __getattr__(name: str) -> Any:
-    """``TemplateCache`` and its reports, imported on first use (PEP 562): they need
-    pydantic, and a cached answer (:mod:`templar.cache.answers`) must not."""
+    """``TemplateCache``, its reports and the engine's cache commands
+    (:mod:`templar.cache.admin`), imported on first use (PEP 562): they need pydantic,
+    and a cached answer (:mod:`templar.cache.answers`) must not."""
     if name not in _HOMES:
         raise AttributeError(f"module 'templar.cache' has no attribute {name!r}")
     value = getattr(importlib.import_module(_HOMES[name]), name)
@@ -68,6 +73,9 @@ __all__ = [
     "CachedState",
     "FileStateRecord",
     "TemplateCache",
+    "cache_entries",
+    "cache_info",
+    "clear_cache",
     "plugins_fingerprint",
     "resolve_cache_dir",
     "state_key",

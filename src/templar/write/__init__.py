@@ -83,15 +83,17 @@ class TemplateWriter:
     def set_fields(
         self,
         template_id: str,
-        values: Mapping[FieldPath, Any],
+        values: Mapping[str, Any] | Mapping[FieldPath, Any],
         *,
         layer: str | None = None,
         provider: str | None = None,
     ) -> WriteResult:
-        """Set fields of one template (canonical paths such as
-        ``("configuration", "max_number")``); a ``None`` value unsets the field."""
+        """Set fields of one template, named by canonical path (``("configuration",
+        "max_number")``) or dotted (``"configuration.max_number"``); a ``None`` value
+        unsets the field."""
         kind = parse_layer(layer)
-        return self._retrying(lambda: self._set_once(template_id, dict(values), kind, provider))
+        by_path = {tuple(k.split(".")) if isinstance(k, str) else k: v for k, v in values.items()}
+        return self._retrying(lambda: self._set_once(template_id, by_path, kind, provider))
 
     def save_template(
         self, template: Any, *, layer: str | None = None, provider: str | None = None
