@@ -28,3 +28,8 @@ for plugin in plugins/*/; do
     fi
 done
 .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]" "${plugin_args[@]}"
+# With PYTHONDONTWRITEBYTECODE set (as on this project's CI machines) the interpreter
+# never caches the bytecode of the editable sources, so every command would compile
+# them again (about 50 ms of each `templates` run); compile them once here. A source
+# edited later is recompiled in memory, as usual: a stale .pyc is never used.
+.venv/bin/python -m compileall -q src plugins/*/src

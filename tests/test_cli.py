@@ -53,6 +53,23 @@ def test_list_table_shows_ids_providers_and_sources(layered: Path) -> None:
     assert "genericinst_templates.yaml (1)" in lines[1]
 
 
+def test_a_query_leaves_the_garbage_collector_as_it_found_it(layered: Path) -> None:
+    # read-only commands run with the collector paused (a one-shot load); an
+    # embedding process, or CliRunner in a test, gets it back enabled, or disabled
+    import gc
+
+    assert gc.isenabled()
+    for command in (["list"], ["show", "web"], ["validate"]):
+        assert run("--config-dir", str(layered), *command)[0] == 0
+        assert gc.isenabled(), command
+    gc.disable()
+    try:
+        assert run("--config-dir", str(layered), "list")[0] == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_list_json_is_an_array_of_dto_objects(layered: Path) -> None:
     code, out, _ = run("--config-dir", str(layered), "list", "--format", "json", "--all")
     assert code == 0

@@ -346,7 +346,13 @@ def read_only(command: F) -> F:
         recording = _recording
         if recording is not None:
             recording.read_only = True
-        return command(*args, **kwargs)
+        from templar.session import gc_paused
+
+        # A query builds its answer from objects that live until it is printed: the
+        # collections their allocation would trigger (each walking the whole load once
+        # it is in the oldest generation) find nothing to free.
+        with gc_paused():
+            return command(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
