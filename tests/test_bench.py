@@ -72,6 +72,8 @@ def test_the_readme_json_command_runs_and_prints_every_figure(tmp_path: Path) ->
         ("show ID --explain, --no-cache", "the same, 10-template file"),
         ("CLI list --style hostfactory, no cache", "orb templates list"),
         ("CLI list --style hostfactory, warm", "orb templates list"),
+        ("CLI list --style hostfactory, no cache", "floor process, same output"),
+        ("floor process, same output", "orb templates list"),
         ("peak RSS, CLI list --style hostfactory", "budget"),
     ]:
         assert key in figures, key
@@ -81,6 +83,7 @@ def test_the_readme_json_command_runs_and_prints_every_figure(tmp_path: Path) ->
         ("validate, one error", "validate, no error"),
         ("cold load, every template warns", "cold load, no warning"),
         ("show ID --explain, --no-cache", "the same, 10-template file"),
+        ("CLI list --style hostfactory, no cache", "floor process, same output"),
     ]:
         assert figures[key]["ratio"] > 0
     orb_row = figures[("CLI list --style hostfactory, no cache", "orb templates list")]

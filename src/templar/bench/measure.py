@@ -185,6 +185,50 @@ def floor_warm_load_in_a_new_process(entry: Path) -> float:
     return _seconds_in_a_new_process(_FLOOR_IN_A_NEW_PROCESS, entry, "the warm floor")
 
 
+#: The least a ``templates list --style hostfactory --format json`` must do for one file
+#: of full templates, as a whole process: read it with orjson, validate each template
+#: once with the ``aws`` configuration model and the core DTO, export it in
+#: HostFactory's spelling, write the document. No discovery, merge, provenance, rules
+#: or issues; the collector off and the last objects left to the OS. It prints what
+#: Templar prints, byte for byte (the benchmark checks): the same job, at its floor.
+_LIST_FLOOR = """
+import gc, sys
+gc.disable()
+import orjson
+from templar.engine import TemplateEngine
+from templar.models import CORE_FIELD_ALIASES, CORE_FIELDS, TemplateDTO
+
+path = sys.argv[1]
+spec = TemplateEngine(sys.argv[2], use_cache=False).providers["aws"]
+model, style, canonical = spec.configuration_model, spec.key_style, spec.canonical_key
+exported = []
+for raw in orjson.loads(open(path, "rb").read())["templates"]:
+    core = {"provider_type": "aws", "provider_name": "aws", "source_file": path,
+            "file_priority": 2}
+    configuration = {}
+    for key, value in raw.items():
+        name = CORE_FIELD_ALIASES.get(key, key)
+        if name in CORE_FIELDS:
+            core[name] = value
+        else:
+            configuration[canonical(key)] = value
+    core["configuration"] = model.model_validate(configuration).model_dump(
+        mode="json", exclude_none=True
+    )
+    exported.append(style.export_template(TemplateDTO.model_validate(core)))
+out = orjson.dumps({"templates": exported}, option=orjson.OPT_INDENT_2)
+sys.stdout.buffer.write(out + b"\\n")
+sys.stdout.flush()
+gc.freeze()
+"""
+
+
+def list_floor_command(directory: Path, env: dict[str, str]) -> Command:
+    """:data:`_LIST_FLOOR` on the one file of ``directory`` (a whole process)."""
+    (path,) = (p for p in directory.iterdir() if p.is_file() and p.suffix == ".json")
+    return Command([sys.executable, "-c", _LIST_FLOOR, str(path), str(directory)], env)
+
+
 def settled(directory: Path) -> None:
     """Wait until every file in ``directory`` is older than the clock granularity: a
     command's answer is not stored while an input may still change unseen

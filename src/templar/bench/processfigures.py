@@ -199,6 +199,12 @@ class ProcessFigures(RunSettings):
                     assert listed.get("total_count") == size, (
                         f"ORB listed {listed.get('total_count')}"
                     )
+                floor = measure.list_floor_command(directory, env)
+                listed_cold = measure.run_process(cold, capture=True).stdout
+                assert measure.run_process(floor, capture=True).stdout == listed_cold, (
+                    "the floor process does not print what Templar prints"
+                )
+                commands.append(floor)
                 measure.settled(directory)
                 printed = json.loads(measure.run_process(warm, capture=True).stdout)
                 measure.run_process(warm)  # warm: the second run with the cache on
@@ -206,8 +212,8 @@ class ProcessFigures(RunSettings):
                 if orb_command is not None:
                     commands.append(orb_command)
                 timed = measure.processes_in_turn(commands, self.repeat)
-            (cold_s, cold_rss), (warm_s, warm_rss) = timed[:2]
-            orb_s, orb_rss = timed[2] if len(timed) > 2 else (None, None)
+            (cold_s, cold_rss), (warm_s, warm_rss), (floor_s, _) = timed[:3]
+            orb_s, orb_rss = timed[3] if len(timed) > 3 else (None, None)
             versus = (
                 f"orb templates list ({orb.version})" if orb.executable else "orb templates list"
             )
@@ -230,6 +236,32 @@ class ProcessFigures(RunSettings):
                         note=note,
                     )
                 )
+            # What a list that validates each template once with these models cannot
+            # beat: the floor process prints the same bytes and does nothing else.
+            self.rows.append(
+                Row(
+                    size,
+                    "CLI list --style hostfactory, no cache",
+                    cold_s,
+                    "floor process, same output",
+                    floor_s,
+                    "(info)",
+                    True,
+                )
+            )
+            self.rows.append(
+                Row(
+                    size,
+                    "floor process, same output",
+                    floor_s,
+                    versus,
+                    orb_s,
+                    "(info)",
+                    True,
+                    speed=True,
+                    note=note,
+                )
+            )
             peak = max(megabytes(cold_rss) or 0.0, megabytes(warm_rss) or 0.0)
             self.rows.append(
                 Row(
