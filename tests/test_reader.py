@@ -388,21 +388,6 @@ def test_json_whose_keys_the_quick_count_cannot_prove_still_reads(document: byte
     assert parsed.data == orjson.loads(document) and not parsed.issues
 
 
-@given(
-    st.lists(
-        st.sampled_from(['"', ":", " ", "\t", "\n", "\r", "a", "\\", "{", ","]), max_size=40
-    ).map("".join)
-)
-def test_member_ends_counts_what_the_expression_counts(text: str) -> None:
-    # the byte count the JSON reader's duplicate-key proof rests on, against its regex
-    import re
-
-    from templar.reader.jsonfile import member_ends
-
-    raw = text.encode()
-    assert member_ends(raw) == len(re.findall(rb'"\s*:', raw))
-
-
 def test_a_key_written_twice_with_a_space_before_its_colon_is_still_seen(tmp_path: Path) -> None:
     path = tmp_path / "awsprov_templates.json"
     path.write_text('{"templates": [{"templateId": "a", "maxNumber": 1, "maxNumber" : 2}]}')
