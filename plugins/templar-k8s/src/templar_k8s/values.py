@@ -195,7 +195,7 @@ def _alias(name: str) -> Any:
 class EnvVarSource(BaseModel):
     """``valueFrom`` of an environment variable: one Kubernetes reference."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     config_map_key_ref: dict[str, Any] | None = _alias("config_map_key_ref")
     secret_key_ref: dict[str, Any] | None = _alias("secret_key_ref")
@@ -225,7 +225,7 @@ Env = Annotated[
 class Resources(BaseModel):
     """Container resource requests and limits, as Kubernetes quantities."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     requests: dict[str, Quantity] | None = Field(
         default=None, description="Resources the scheduler reserves: cpu: 500m, memory: 256Mi."
@@ -238,7 +238,7 @@ class Resources(BaseModel):
 class ResourceQuantities(BaseModel):
     """ORB's ``resourceRequests`` / ``resourceLimits``: cpu, memory, ephemeral storage, GPUs."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     cpu: Quantity | None = None
     memory: Quantity | None = None
@@ -257,7 +257,7 @@ class ResourceQuantities(BaseModel):
 class Toleration(BaseModel):
     """A pod toleration (``Toleration``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     key: str | None = None
     operator: Literal["Exists", "Equal"] | None = None
@@ -289,7 +289,7 @@ def as_volume_list(value: Any) -> Any:
 class Volume(BaseModel):
     """A pod volume: its name and its source (``configMap``, ``secret``, ``emptyDir``, ...)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     name: Annotated[str, Field(min_length=1)]
     source: dict[str, Any] = Field(default_factory=dict)
@@ -298,7 +298,7 @@ class Volume(BaseModel):
 class Probe(BaseModel):
     """A container readiness or liveness probe (``Probe``)."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     http_get: dict[str, Any] | None = _alias("http_get")
     exec: dict[str, Any] | None = None
@@ -324,7 +324,7 @@ class Probe(BaseModel):
 class SecurityContext(BaseModel):
     """The pod's ``securityContext`` (``PodSecurityContext``); other keys pass through."""
 
-    model_config = ConfigDict(extra="allow")
+    model_config = ConfigDict(extra="allow", defer_build=True)
 
     run_as_user: Annotated[Count, Field(ge=0)] | None = _alias("run_as_user")
     run_as_group: Annotated[Count, Field(ge=0)] | None = _alias("run_as_group")
