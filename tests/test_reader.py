@@ -90,6 +90,44 @@ def test_features_the_fast_path_drops_go_the_careful_way(document: bytes) -> Non
     assert parse_yaml_fast(document) is None
 
 
+#: what sends a file the careful way before rapidyaml sees it (templar.reader.fast)
+CAREFUL_SOURCE = rb"[\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[\xa8\xa9]|\xef\xbf[\xbe\xbf]|\\[uU]0*[dD][89a-fA-F]"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        *(b"\x01", b"\x7f", b"\t", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9"),
+        *(b"\xef\xbf\xbe", b"\\ud800", b"\\U0000DBFF"),
+    ],
+)
+def test_a_character_the_fast_path_mangles_goes_the_careful_way(text: bytes) -> None:
+    # as a value, in a comment, quoted or not: NEL, LS, PS, controls, escaped surrogates
+    for document in (b"a: x" + text + b"y\n", b'a: "x' + text + b'"\n', b"a: 1 # " + text + b"\n"):
+        assert parse_yaml_fast(document) is None, document
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *(b"a", b" ", b"\\", b"u", b"U", b"0", b"d", b"D", b"8", b"\xc2", b"\x85"),
+                *(b"\xa0", b"\xe2", b"\x80", b"\xa8", b"\xef", b"\xbf", b"\xbe", b"\x01"),
+                *(b"\x7f", b"\xc3"),
+            ]
+        ),
+        max_size=12,
+    ).map(b"".join)
+)
+def test_the_fast_path_refuses_every_file_its_careful_expression_matches(text: bytes) -> None:
+    import re
+
+    document = b'a: "' + text + b'"\n'
+    if re.search(CAREFUL_SOURCE, document):
+        assert parse_yaml_fast(document) is None
+
+
 plain_text = st.text(
     alphabet=st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12
 )
