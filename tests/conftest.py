@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import functools
+import os
+import pwd
+import shutil
+import subprocess
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -45,3 +50,22 @@ def engine(config_dir: Path) -> Callable[..., TemplateEngine]:
         return TemplateEngine(config_dir, **kwargs)
 
     return _engine
+
+
+def as_unprivileged() -> list[str]:
+    """The command prefix that runs a process as a user file modes apply to: ``nobody``
+    through ``setpriv`` when the tests run as root (root ignores file and directory modes)."""
+    if os.geteuid() != 0:
+        return []
+    setpriv = shutil.which("setpriv")
+    try:
+        pwd.getpwnam("nobody")
+    except KeyError:
+        setpriv = None
+    if setpriv is None:
+        pytest.skip("running as root, with no setpriv or no 'nobody' user to drop to")
+    prefix = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
+    probe = [*prefix, sys.executable, "-c", "import templar.cli"]
+    if subprocess.run(probe, capture_output=True, timeout=60, check=False).returncode != 0:
+        pytest.skip("'nobody' cannot run this checkout's interpreter (a private home?)")
+    return prefix

@@ -3,14 +3,19 @@ other file still loads."""
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
+import sys
+import tempfile
 import time
 from pathlib import Path
 
 import pytest
 
 from templar import ConfigurationError, TemplateEngine
-from tests.conftest import WriteFile
+from tests.conftest import WriteFile, as_unprivileged
 
 BILLION_LAUGHS = "\n".join(
     [
@@ -237,15 +242,38 @@ def test_unreadable_layer_file_is_an_issue_not_a_crash(config_dir: Path, write: 
     assert engine.get_template("ok") is not None
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root reads files whatever their mode")
-def test_permission_denied_is_an_issue(config_dir: Path, write: WriteFile) -> None:
-    path = write("templates.yaml", [{"template_id": "x"}])
-    path.chmod(0)
+def test_permission_denied_is_an_issue() -> None:
+    # as a user file modes apply to (``nobody`` when the tests run as root), through the
+    # command line: the unreadable layer is named, the readable one still lists
+    prefix = as_unprivileged()
+    base = Path(tempfile.mkdtemp(prefix="templar-unreadable-", dir="/tmp"))
     try:
-        [issue] = TemplateEngine(config_dir).validate().errors
+        base.chmod(0o755)
+        config = base / "config"
+        config.mkdir()
+        (config / "templates.yaml").write_text("- template_id: ok\n")
+        secret = config / "genericprov_templates.yaml"
+        secret.write_text("- template_id: x\n")
+        secret.chmod(0)
+        templates = [*prefix, str(Path(sys.executable).with_name("templates")), "--no-cache"]
+        env = {**os.environ, "TEMPLAR_PLUGINS": ""}
+
+        def run(*args: str) -> subprocess.CompletedProcess[str]:
+            command = [*templates, "--config-dir", str(config), *args]
+            return subprocess.run(
+                command, env=env, cwd=base, capture_output=True, text=True, timeout=60
+            )
+
+        checked = run("validate")
+        assert checked.returncode == 1, checked.stdout + checked.stderr
+        [line] = [line for line in checked.stdout.splitlines() if "unreadable-file" in line]
+        assert line.startswith("config/genericprov_templates.yaml:1:1: error ") and (
+            "ermission" in line
+        ), line
+        listed = run("list", "--format", "json")
+        assert [t["template_id"] for t in json.loads(listed.stdout)] == ["ok"], listed.stderr
     finally:
-        path.chmod(0o644)
-    assert issue.code == "unreadable-file" and "ermission" in issue.message
+        shutil.rmtree(base)
 
 
 def test_missing_config_dir_is_a_configuration_error(tmp_path: Path) -> None:

@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.conftest import as_unprivileged
+
 TEMPLATES = Path(sys.executable).with_name("templates")
 MODE_RAW, MODE_BINARY, MODE_PICKLE = 1, 2, 4
 
@@ -226,28 +228,6 @@ def test_a_full_disk_gives_correct_output_and_a_warning(
 # -- a cache directory Templar may not write ---------------------------------------------
 
 
-def _as_unprivileged() -> list[str]:
-    """The command prefix that runs a process as a user file modes apply to: ``nobody``
-    through ``setpriv`` when the tests run as root (root ignores directory modes)."""
-    if os.geteuid() != 0:
-        return []
-    import pwd
-    import shutil
-
-    setpriv = shutil.which("setpriv")
-    try:
-        pwd.getpwnam("nobody")
-    except KeyError:
-        setpriv = None
-    if setpriv is None:
-        pytest.skip("running as root, with no setpriv or no 'nobody' user to drop to")
-    prefix = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups"]
-    probe = [*prefix, sys.executable, "-c", "import templar.cli"]
-    if subprocess.run(probe, capture_output=True, timeout=60, check=False).returncode != 0:
-        pytest.skip("'nobody' cannot run this checkout's interpreter (a private home?)")
-    return prefix
-
-
 def test_a_cache_directory_that_cannot_be_created_warns_once_and_still_answers(
     setup: tuple[Path, Path, Path, str], tmp_path: Path
 ) -> None:
@@ -267,7 +247,7 @@ def test_a_read_only_cache_directory_warns_once_and_still_answers(tmp_path: Path
     import shutil
     import tempfile
 
-    prefix = _as_unprivileged()
+    prefix = as_unprivileged()
     # somewhere the unprivileged user can reach (pytest's tmp_path is root's own)
     base = Path(tempfile.mkdtemp(prefix="templar-ro-cache-", dir="/tmp"))
     try:
