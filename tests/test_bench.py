@@ -74,6 +74,7 @@ def test_the_readme_json_command_runs_and_prints_every_figure(tmp_path: Path) ->
         ("CLI list --style hostfactory, warm", "orb templates list"),
         ("CLI list --style hostfactory, no cache", "floor process, same output"),
         ("floor process, same output", "orb templates list"),
+        ("the floor without validation", "orb templates list"),
         ("peak RSS, CLI list --style hostfactory", "budget"),
     ]:
         assert key in figures, key

@@ -223,10 +223,27 @@ gc.freeze()
 """
 
 
-def list_floor_command(directory: Path, env: dict[str, str]) -> Command:
-    """:data:`_LIST_FLOOR` on the one file of ``directory`` (a whole process)."""
+#: :data:`_LIST_FLOOR` with no validation at all: the core DTO built unchecked
+#: (``model_construct``), the configuration exported as read. Its output is not
+#: Templar's (no defaults, no normalised values); it bounds what any list built on these
+#: models and this export could gain by validating less.
+_LIST_UNVALIDATED = _LIST_FLOOR.replace(
+    """    core["configuration"] = model.model_validate(configuration).model_dump(
+        mode="json", exclude_none=True
+    )
+    exported.append(style.export_template(TemplateDTO.model_validate(core)))""",
+    """    core["configuration"] = configuration
+    exported.append(style.export_template(TemplateDTO.model_construct(**core)))""",
+)
+assert _LIST_UNVALIDATED != _LIST_FLOOR
+
+
+def list_floor_command(directory: Path, env: dict[str, str], *, validate: bool = True) -> Command:
+    """:data:`_LIST_FLOOR` on the one file of ``directory`` (a whole process); with
+    ``validate=False``, :data:`_LIST_UNVALIDATED`."""
     (path,) = (p for p in directory.iterdir() if p.is_file() and p.suffix == ".json")
-    return Command([sys.executable, "-c", _LIST_FLOOR, str(path), str(directory)], env)
+    script = _LIST_FLOOR if validate else _LIST_UNVALIDATED
+    return Command([sys.executable, "-c", script, str(path), str(directory)], env)
 
 
 def settled(directory: Path) -> None:

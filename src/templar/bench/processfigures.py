@@ -204,7 +204,10 @@ class ProcessFigures(RunSettings):
                 assert measure.run_process(floor, capture=True).stdout == listed_cold, (
                     "the floor process does not print what Templar prints"
                 )
-                commands.append(floor)
+                unvalidated = measure.list_floor_command(directory, env, validate=False)
+                listed = json.loads(measure.run_process(unvalidated, capture=True).stdout)
+                assert len(listed["templates"]) == size, "the unvalidated floor left some out"
+                commands += [floor, unvalidated]
                 measure.settled(directory)
                 printed = json.loads(measure.run_process(warm, capture=True).stdout)
                 measure.run_process(warm)  # warm: the second run with the cache on
@@ -212,8 +215,8 @@ class ProcessFigures(RunSettings):
                 if orb_command is not None:
                     commands.append(orb_command)
                 timed = measure.processes_in_turn(commands, self.repeat)
-            (cold_s, cold_rss), (warm_s, warm_rss), (floor_s, _) = timed[:3]
-            orb_s, orb_rss = timed[3] if len(timed) > 3 else (None, None)
+            (cold_s, cold_rss), (warm_s, warm_rss), (floor_s, _), (unvalidated_s, _) = timed[:4]
+            orb_s, orb_rss = timed[4] if len(timed) > 4 else (None, None)
             versus = (
                 f"orb templates list ({orb.version})" if orb.executable else "orb templates list"
             )
@@ -254,6 +257,19 @@ class ProcessFigures(RunSettings):
                     size,
                     "floor process, same output",
                     floor_s,
+                    versus,
+                    orb_s,
+                    "(info)",
+                    True,
+                    speed=True,
+                    note=note,
+                )
+            )
+            self.rows.append(
+                Row(
+                    size,
+                    "the floor without validation",
+                    unvalidated_s,
                     versus,
                     orb_s,
                     "(info)",
