@@ -70,6 +70,18 @@ def test_a_query_leaves_the_garbage_collector_as_it_found_it(layered: Path) -> N
         gc.enable()
 
 
+def test_main_called_in_process_freezes_nothing(layered: Path) -> None:
+    # only the console script (console_main) leaves its last objects to the OS
+    import gc
+
+    from templar.cli import main
+
+    before = gc.get_freeze_count()
+    with pytest.raises(SystemExit) as done:
+        main(["--config-dir", str(layered), "list"])
+    assert done.value.code == 0 and gc.get_freeze_count() == before
+
+
 def test_list_json_is_an_array_of_dto_objects(layered: Path) -> None:
     code, out, _ = run("--config-dir", str(layered), "list", "--format", "json", "--all")
     assert code == 0

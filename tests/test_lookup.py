@@ -356,3 +356,25 @@ def test_an_engine_asked_about_many_templates_loads_them_all(tmp_path: Path) -> 
     assert engine.session.current is None
     assert engine.explain(ids[-1]).template_id == ids[-1]
     assert engine.session.current is not None  # loaded whole: the next answers are free
+
+
+def test_provenance_is_read_from_the_entries_or_the_current_load(
+    tmp_path: Path,
+) -> None:
+    # EngineSession.explained_load: one template's entries with nothing loaded, or with
+    # a load from the cache (which keeps no provenance); the current load once there is one
+    config_dir, cache_dir = tmp_path / "config", tmp_path / "cache"
+    config_dir.mkdir()
+    write_layer(config_dir, "templates.yaml", "- template_id: a\n  name: A\n- template_id: b\n")
+    write_layer(config_dir, "templar.yaml", f"cache:\n  dir: {cache_dir}\n")
+    fresh = TemplateEngine(config_dir)
+    alone = fresh.session.explained_load("a", None)
+    held = [tid for templates in alone.templates.values() for tid in templates]
+    assert fresh.session.current is None and held == ["a"]
+    fresh.list_templates()  # a full load, now cached
+    assert fresh.session.explained_load("a", None) is fresh.state
+    warm = TemplateEngine(config_dir)
+    assert warm.state.from_cache
+    explained = warm.session.explained_load("a", None)
+    assert not explained.from_cache and warm.state.from_cache  # the cached load stays
+    assert warm.explain("a")["name"].value == "A"

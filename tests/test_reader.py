@@ -95,6 +95,21 @@ CAREFUL_SOURCE = rb"[\t\x00-\x08\x0b\x0c\x0e-\x1f\x7f]|\xc2[\x80-\x9f]|\xe2\x80[
 
 
 @pytest.mark.parametrize(
+    "document", [b"m: {listen: ::1}\n", b"env: {PORT: :8080}\n", b"m: {:a: 1}\n"]
+)
+def test_a_flow_scalar_starting_with_a_colon_goes_the_careful_way(document: bytes) -> None:
+    # rapidyaml reads these; ruamel.yaml refuses them, and the careful reader decides
+    with pytest.raises(TemplateParseError):
+        parse_yaml_carefully(Path("t.yaml"), document)
+    assert parse_yaml_fast(document) is None
+
+
+@pytest.mark.parametrize("document", [b"a: \xff\n", b"a: caf\xe9\n", b"\xff: 1\n"])
+def test_bytes_that_are_not_utf8_are_handed_back(document: bytes) -> None:
+    assert parse_yaml_fast(document) is None
+
+
+@pytest.mark.parametrize(
     "text",
     [
         *(b"\x01", b"\x7f", b"\t", b"\xc2\x85", b"\xe2\x80\xa8", b"\xe2\x80\xa9"),

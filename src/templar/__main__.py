@@ -1,6 +1,6 @@
 """``python -m templar`` runs the ``templates`` command line."""
 
-from templar.cli import main
+from templar.cli import console_main
 
 if __name__ == "__main__":
-    main()
+    console_main()

@@ -14,18 +14,23 @@ from typing import TYPE_CHECKING, Any
 
 import templar.cache  # its front imports templar.cache.admin on first use
 from templar import provenance, query
-from templar.models import ChangeEvent, ValidationReport
+from templar.models import (
+    ChangeEvent,
+    TemplateCacheEntryDTO,
+    TemplateDTO,
+    TemplateExplanation,
+    ValidationReport,
+)
 from templar.plugins import PluginHost
+from templar.providers import ProviderSpec
 from templar.reload import Reloader
 from templar.session import EngineSession, gc_paused
 from templar.settings import EngineSettings, resolve_config_dir, settings_for
 from templar.state import EngineState, ProviderInstance
+from templar.storage import StorageBackend
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # runtime hints (typing.get_type_hints) resolve all but these
     from templar.cache import CacheInfo, TemplateCache
-    from templar.models import TemplateCacheEntryDTO, TemplateDTO, TemplateExplanation
-    from templar.providers import ProviderSpec
-    from templar.storage import StorageBackend
     from templar.watch import Watcher
     from templar.write import TemplateWriter, WriteResult
 
@@ -192,13 +197,7 @@ class TemplateEngine:
     def explain(self, template_id: str, provider: str | None = None) -> TemplateExplanation:
         """Where every field of one effective template comes from. With nothing loaded
         yet, only that template's entries are read (:mod:`templar.lookup`)."""
-        state = self.session.one_template(template_id, provider, versions=True)
-        if state is None:
-            query.check_scope(self.state, self.providers, provider, None)
-            if self.state.from_cache and self.state.served_stale is None:
-                # the cache keeps results, not provenance: read files
-                self.session.current = self.session.load(from_cache=False)
-            state = self.state
+        state = self.session.explained_load(template_id, provider)
         return provenance.explain_load(
             state, template_id, provider, merge=self.settings.merge, locator=self.session.locator
         )

@@ -121,6 +121,7 @@ class Hierarchy:
         ids in ``only``, when given); a template of the wrong provider type is skipped
         with an issue in ``file_issues``."""
         declared = bool(self.settings.providers)
+        orb = self.settings.orb is not None  # read once: a pydantic private attribute
         versions: dict[str, list[TemplateVersion]] = {}
         for layer in layers_of(instance, by_kind):
             source = layer.source
@@ -146,7 +147,7 @@ class Hierarchy:
                         )
                     )
                     continue
-                version = self._normalized(template, spec, ref, layer.may_hold_nulls)
+                version = self._normalized(template, spec, ref, layer.may_hold_nulls, orb)
                 versions.setdefault(template.template_id, []).append(version)
         if not versions:
             return versions
@@ -154,16 +155,22 @@ class Hierarchy:
         return {tid: [*defaults, *own] for tid, own in versions.items()}
 
     def _normalized(
-        self, template: RawTemplate, spec: ProviderSpec, ref: LayerRef, may_hold_nulls: bool
+        self,
+        template: RawTemplate,
+        spec: ProviderSpec,
+        ref: LayerRef,
+        may_hold_nulls: bool,
+        orb: bool,
     ) -> TemplateVersion:
-        """``template`` in canonical form, from the memo when it is the same object."""
+        """``template`` in canonical form, from the memo when it is the same object
+        (``orb``: the settings come from an ORB config dir)."""
         key = (id(template), spec.name)
         known = self.versions.get(key)
         if known is not None and known[0] is template:
             version = known[1]
         else:
             body = template.body
-            if self.settings.orb is not None:
+            if orb:
                 from templar.orb import without_empty
 
                 body = without_empty(body)  # ORB: an empty value is "not set"
@@ -175,7 +182,7 @@ class Hierarchy:
             # so provenance shows every layer that defines the template.
             version.body["template_id"] = template.template_id
             version.may_hold_nulls = may_hold_nulls
-            version.shallow = self.settings.orb is not None  # ORB: field by field
+            version.shallow = orb  # ORB: field by field
         self.versions.put(key, (template, version))
         return version
 

@@ -15,12 +15,6 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from templar.issues import PositionAnchor, Severity, ValidationIssueDTO, printable
 
-# The issue types moved to templar.issues (issue 7's 400 lines) but live here for their
-# users: a pickle and a repr name a class's module, so they name this one, as before the
-# split (a pickle from either side of it loads on the other).
-for _public in (PositionAnchor, Severity, ValidationIssueDTO, printable):
-    _public.__module__ = __name__
-
 __all__ = [
     "CORE_FIELDS",
     "CORE_FIELD_ALIASES",

@@ -23,6 +23,7 @@ from templar.errors import StorageError, TemplarStaleWarning, did_you_mean
 from templar.locate import Locator
 from templar.plugins import PluginHost
 from templar.providers import ProviderSpec
+from templar.query import check_scope
 from templar.settings import EngineSettings, load_settings
 from templar.state import EngineState
 from templar.storage import STORAGE_URL_VARIABLE, StorageBackend, backend_for_url
@@ -255,6 +256,18 @@ class EngineSession:
         state = assemble_one(self.storage, assembler, template_id, provider)
         self._one_template[key] = state
         return state
+
+    def explained_load(self, template_id: str, provider: str | None) -> EngineState:
+        """The load provenance of ``template_id`` is read from: its own entries when
+        nothing is loaded yet (:meth:`one_template`); else the current load, read again
+        from the layers when it came from the cache, which keeps results, not provenance."""
+        state = self.one_template(template_id, provider, versions=True)
+        if state is not None:
+            return state
+        check_scope(self.state, self.providers, provider, None)
+        if self.state.from_cache and self.state.served_stale is None:
+            self.current = self.load(from_cache=False)
+        return self.state
 
     def load(self, *, from_cache: bool = True) -> EngineState:
         """A load: from the cache when its key matches, else from the layers, then cached."""

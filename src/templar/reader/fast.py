@@ -12,12 +12,7 @@ from typing import Any
 
 import orjson
 
-from templar.reader.document import (
-    MAX_DEPTH,
-    dumped_key_ends,
-    has_long_digit_run,
-    members_and_depth,
-)
+from templar.reader.document import MAX_DEPTH, has_long_digit_run, members_and_depth
 
 #: Source features rapidyaml's JSON emitter drops or mangles: tabs, non-printable
 #: characters (which YAML refuses and the careful reader reports where they are),
@@ -90,7 +85,10 @@ def parse_yaml_fast(raw: bytes) -> tuple[Any, bool] | None:
         return None
     if not emitted:
         return None, False  # only comments: an empty document
-    text = emitted.encode()
+    try:
+        text = emitted.encode()
+    except UnicodeEncodeError:  # bytes that are not UTF-8, which rapidyaml passed on
+        return None
     # A run of 19 digits or more may be an integer orjson cannot hold exactly (it turns
     # those beyond 64 bits into floats): such a file is read exactly instead.
     if _AMBIGUOUS_JSON_STRING.search(text) or has_long_digit_run(text):
@@ -99,13 +97,12 @@ def parse_yaml_fast(raw: bytes) -> tuple[Any, bool] | None:
         data = orjson.loads(text)
     except orjson.JSONDecodeError:
         return None
-    written = len(_MEMBER_END.findall(text))
-    # the cheap proof first (see dumped_key_ends); the exact walk when it proves nothing
-    quick = None if b"\\u" in text else dumped_key_ends(data)
-    if quick is None or quick[0] != written or not quick[1]:
-        members, depth = members_and_depth(data)
-        if written != members or depth > MAX_DEPTH:
-            return None  # a key written twice (the careful reader names both lines), too deep
+    # The exact count, not dumped_key_ends' proof: a string starting with ":" counts
+    # here too, which sends such a file the careful way, and that must stay, since
+    # rapidyaml reads a flow mapping's plain ``::1`` or ``:8080`` that ruamel.yaml refuses.
+    members, depth = members_and_depth(data)
+    if len(_MEMBER_END.findall(text)) != members or depth > MAX_DEPTH:
+        return None  # a key written twice (the careful reader names both lines), too deep
     return data, b"null" in text
 
 

@@ -33,7 +33,7 @@ from templar.models import LayerKind, Severity, ValidationIssueDTO
 from templar.storage import STORAGE_URL_VARIABLE, LayerSource, RawLayer, RawTemplate
 
 from templar_sql.audit import AuditEntry, default_actor, read_history
-from templar_sql.database import Database, normalise_url
+from templar_sql.database import RETRY_DELAYS, Database, normalise_url
 from templar_sql.layers import (
     KIND_NAMES,
     kind_scope,
@@ -43,7 +43,7 @@ from templar_sql.layers import (
     read_layer,
     read_version,
 )
-from templar_sql.notify import listen, poll
+from templar_sql.notify import NOTIFY_CHANNEL, listen, poll
 from templar_sql.tables import TEMPLATES
 from templar_sql.write import checked_id, encode_body, parse_version, write_layer
 
@@ -289,4 +289,14 @@ class SqlStorage:
         return listed
 
 
-__all__ = ["URL_ENVIRONMENT_VARIABLE", "SqlStorage"]
+# the names this module exported before its split stay importable from it
+__all__ = [
+    "NOTIFY_CHANNEL",
+    "RETRY_DELAYS",
+    "URL_ENVIRONMENT_VARIABLE",
+    "AuditEntry",
+    "SqlStorage",
+    "default_actor",
+    "location_of",
+    "normalise_url",
+]
