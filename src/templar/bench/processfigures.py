@@ -252,32 +252,13 @@ class ProcessFigures(RunSettings):
                     True,
                 )
             )
-            self.rows.append(
-                Row(
-                    size,
-                    "floor process, same output",
-                    floor_s,
-                    versus,
-                    orb_s,
-                    "(info)",
-                    True,
-                    speed=True,
-                    note=note,
+            for figure, seconds in (
+                ("floor process, same output", floor_s),
+                ("the floor without validation", unvalidated_s),
+            ):
+                self.rows.append(
+                    Row(size, figure, seconds, versus, orb_s, "(info)", True, speed=True, note=note)
                 )
-            )
-            self.rows.append(
-                Row(
-                    size,
-                    "the floor without validation",
-                    unvalidated_s,
-                    versus,
-                    orb_s,
-                    "(info)",
-                    True,
-                    speed=True,
-                    note=note,
-                )
-            )
             peak = max(megabytes(cold_rss) or 0.0, megabytes(warm_rss) or 0.0)
             self.rows.append(
                 Row(
