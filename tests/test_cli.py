@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import subprocess
@@ -11,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from templar.cli import cli
+from templar.cli import cli, main
 from tests.conftest import WriteFile
 
 REPO = Path(__file__).resolve().parents[1]
@@ -56,8 +57,6 @@ def test_list_table_shows_ids_providers_and_sources(layered: Path) -> None:
 def test_a_query_leaves_the_garbage_collector_as_it_found_it(layered: Path) -> None:
     # read-only commands run with the collector paused (a one-shot load); an
     # embedding process, or CliRunner in a test, gets it back enabled, or disabled
-    import gc
-
     assert gc.isenabled()
     for command in (["list"], ["show", "web"], ["validate"]):
         assert run("--config-dir", str(layered), *command)[0] == 0
@@ -72,10 +71,6 @@ def test_a_query_leaves_the_garbage_collector_as_it_found_it(layered: Path) -> N
 
 def test_main_called_in_process_freezes_nothing(layered: Path) -> None:
     # only the console script (console_main) leaves its last objects to the OS
-    import gc
-
-    from templar.cli import main
-
     before = gc.get_freeze_count()
     with pytest.raises(SystemExit) as done:
         main(["--config-dir", str(layered), "list"])

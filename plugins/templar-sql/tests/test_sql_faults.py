@@ -10,11 +10,12 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from templar.errors import StorageError
 from templar.models import LayerKind
-from templar.storage import LayerChange
+from templar.storage import LayerChange, LayerSource
 
 from templar_sql import SqlStorage
 from templar_sql.database import RETRY_DELAYS
@@ -139,17 +140,29 @@ def run_cli(config_dir: Path, cache_dir: Path, *args: str) -> subprocess.Complet
     )
 
 
-def test_reading_commands_serve_the_last_cached_load_while_the_server_is_down(
-    own_server: ThrowawayPostgres, tmp_path: Path
-) -> None:
-    url = own_server.create_database("stale")
+def sql_config(
+    server: ThrowawayPostgres, tmp_path: Path, database: str, web: dict[str, Any]
+) -> tuple[SqlStorage, LayerSource, Path, Path]:
+    """A new database holding the template ``web`` in its shared layer, its storage and
+    that layer, and a config dir reading it (failing fast: ``connect_timeout`` 1 s)
+    with the cache dir to run the CLI with."""
+    url = server.create_database(database)
     storage = SqlStorage(url, connect_timeout=1)
     shared = storage.source_for(LayerKind.SHARED, None)
-    storage.write(LayerChange(shared, None, put={"web": {"template_id": "web"}}))
-    config_dir, cache_dir = tmp_path / "config", tmp_path / "cache"
+    storage.write(LayerChange(shared, None, put={"web": web}))
+    config_dir = tmp_path / "config"
     config_dir.mkdir()
     (config_dir / "templar.yaml").write_text(
         f"storage:\n  backend: sql\n  url: '{url}'\n  connect_timeout: 1\n"
+    )
+    return storage, shared, config_dir, tmp_path / "cache"
+
+
+def test_reading_commands_serve_the_last_cached_load_while_the_server_is_down(
+    own_server: ThrowawayPostgres, tmp_path: Path
+) -> None:
+    storage, shared, config_dir, cache_dir = sql_config(
+        own_server, tmp_path, "stale", {"template_id": "web"}
     )
     fresh = run_cli(config_dir, cache_dir, "list", "--format", "json")
     assert fresh.returncode == 0, fresh.stderr
@@ -178,14 +191,8 @@ def test_a_writing_command_fails_clearly_and_changes_nothing_while_the_server_is
     own_server: ThrowawayPostgres, tmp_path: Path
 ) -> None:
     pytest.importorskip("templar.write")  # templates set arrives with issue 10
-    url = own_server.create_database("set_while_down")
-    storage = SqlStorage(url, connect_timeout=1)
-    shared = storage.source_for(LayerKind.SHARED, None)
-    storage.write(LayerChange(shared, None, put={"web": {"template_id": "web", "name": "a"}}))
-    config_dir, cache_dir = tmp_path / "config", tmp_path / "cache"
-    config_dir.mkdir()
-    (config_dir / "templar.yaml").write_text(
-        f"storage:\n  backend: sql\n  url: '{url}'\n  connect_timeout: 1\n"
+    storage, shared, config_dir, cache_dir = sql_config(
+        own_server, tmp_path, "set_while_down", {"template_id": "web", "name": "a"}
     )
     assert run_cli(config_dir, cache_dir, "list").returncode == 0  # cached
     own_server.kill()
@@ -201,14 +208,8 @@ def test_a_writing_command_fails_clearly_and_changes_nothing_while_the_server_is
 def test_explain_while_the_server_is_down_says_so_or_serves_the_stale_load(
     own_server: ThrowawayPostgres, tmp_path: Path
 ) -> None:
-    url = own_server.create_database("explain_down")
-    storage = SqlStorage(url, connect_timeout=1)
-    shared = storage.source_for(LayerKind.SHARED, None)
-    storage.write(LayerChange(shared, None, put={"web": {"template_id": "web", "name": "Web"}}))
-    config_dir, cache_dir = tmp_path / "config", tmp_path / "cache"
-    config_dir.mkdir()
-    (config_dir / "templar.yaml").write_text(
-        f"storage:\n  backend: sql\n  url: '{url}'\n  connect_timeout: 1\n"
+    _, _, config_dir, cache_dir = sql_config(
+        own_server, tmp_path, "explain_down", {"template_id": "web", "name": "Web"}
     )
     fresh = run_cli(config_dir, cache_dir, "show", "web", "--explain")
     assert fresh.returncode == 0, fresh.stderr

@@ -191,6 +191,10 @@ def floor_warm_load_in_a_new_process(entry: Path) -> float:
 #: HostFactory's spelling, write the document. No discovery, merge, provenance, rules
 #: or issues; the collector off and the last objects left to the OS. It prints what
 #: Templar prints, byte for byte (the benchmark checks): the same job, at its floor.
+#: Given ``unvalidated``, it validates nothing: the core DTO is built unchecked
+#: (``model_construct``) and the configuration exported as read. That output is not
+#: Templar's (no defaults, no normalised values); it bounds what any list built on these
+#: models and this export could gain by validating less.
 _LIST_FLOOR = """
 import gc, sys
 gc.disable()
@@ -198,7 +202,7 @@ import orjson
 from templar.engine import TemplateEngine
 from templar.models import CORE_FIELD_ALIASES, CORE_FIELDS, TemplateDTO
 
-path = sys.argv[1]
+path, validate = sys.argv[1], sys.argv[3:] != ["unvalidated"]
 spec = TemplateEngine(sys.argv[2], use_cache=False).providers["aws"]
 model, style, canonical = spec.configuration_model, spec.key_style, spec.canonical_key
 exported = []
@@ -212,10 +216,15 @@ for raw in orjson.loads(open(path, "rb").read())["templates"]:
             core[name] = value
         else:
             configuration[canonical(key)] = value
-    core["configuration"] = model.model_validate(configuration).model_dump(
-        mode="json", exclude_none=True
-    )
-    exported.append(style.export_template(TemplateDTO.model_validate(core)))
+    if validate:
+        core["configuration"] = model.model_validate(configuration).model_dump(
+            mode="json", exclude_none=True
+        )
+        template = TemplateDTO.model_validate(core)
+    else:
+        core["configuration"] = configuration
+        template = TemplateDTO.model_construct(**core)
+    exported.append(style.export_template(template))
 out = orjson.dumps({"templates": exported}, option=orjson.OPT_INDENT_2)
 sys.stdout.buffer.write(out + b"\\n")
 sys.stdout.flush()
@@ -223,27 +232,12 @@ gc.freeze()
 """
 
 
-#: :data:`_LIST_FLOOR` with no validation at all: the core DTO built unchecked
-#: (``model_construct``), the configuration exported as read. Its output is not
-#: Templar's (no defaults, no normalised values); it bounds what any list built on these
-#: models and this export could gain by validating less.
-_LIST_UNVALIDATED = _LIST_FLOOR.replace(
-    """    core["configuration"] = model.model_validate(configuration).model_dump(
-        mode="json", exclude_none=True
-    )
-    exported.append(style.export_template(TemplateDTO.model_validate(core)))""",
-    """    core["configuration"] = configuration
-    exported.append(style.export_template(TemplateDTO.model_construct(**core)))""",
-)
-assert _LIST_UNVALIDATED != _LIST_FLOOR
-
-
 def list_floor_command(directory: Path, env: dict[str, str], *, validate: bool = True) -> Command:
-    """:data:`_LIST_FLOOR` on the one file of ``directory`` (a whole process); with
-    ``validate=False``, :data:`_LIST_UNVALIDATED`."""
+    """:data:`_LIST_FLOOR` on the one file of ``directory`` (a whole process), without
+    any validation unless ``validate``."""
     (path,) = (p for p in directory.iterdir() if p.is_file() and p.suffix == ".json")
-    script = _LIST_FLOOR if validate else _LIST_UNVALIDATED
-    return Command([sys.executable, "-c", script, str(path), str(directory)], env)
+    flag = [] if validate else ["unvalidated"]
+    return Command([sys.executable, "-c", _LIST_FLOOR, str(path), str(directory), *flag], env)
 
 
 def settled(directory: Path) -> None:
